@@ -1,0 +1,1 @@
+"""SecurityVision: the backend of a physical-security control room."""
