@@ -1,0 +1,158 @@
+"""The PostgreSQL system of record: a connection pool and units of work over it."""
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+
+import psycopg
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from securityvision.adapters.postgres.migrator import apply_migrations, migration_status
+from securityvision.adapters.postgres.users import PostgresUserRepository
+from securityvision.domain.errors import DomainError, StorageError
+
+Connection = psycopg.AsyncConnection[DictRow]
+
+# Failed logins older than this are of no use to any throttle and are pruned on write.
+_LOGIN_FAILURE_RETENTION = timedelta(hours=1)
+
+
+class PostgresStorage:
+    """Owns the pool. ``open()`` is the entrypoint's job, never done at construction, so
+    building the container touches no network."""
+
+    def __init__(self, conninfo: str, *, min_size: int = 1, max_size: int = 10) -> None:
+        self._conninfo = conninfo
+        self._pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
+            conninfo,
+            min_size=min_size,
+            max_size=max_size,
+            open=False,
+            check=AsyncConnectionPool.check_connection,
+            kwargs={"row_factory": dict_row},
+            connection_class=psycopg.AsyncConnection[DictRow],
+            name="securityvision",
+        )
+        self._login_attempts = PostgresLoginAttempts(self)
+
+    @property
+    def login_attempts(self) -> "PostgresLoginAttempts":
+        return self._login_attempts
+
+    async def open(self) -> None:
+        try:
+            await self._pool.open(wait=True, timeout=10.0)
+        except PoolTimeout as exc:
+            raise StorageError("PostgreSQL did not accept connections in time") from exc
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def ping(self) -> None:
+        async with self.connection() as conn:
+            await conn.execute("SELECT 1")
+
+    async def ensure_schema(self, *, apply: bool) -> list[str]:
+        """Apply pending migrations (returning their labels), or with ``apply=False`` refuse a
+        schema that is behind."""
+        if apply:
+            return await apply_migrations(self._conninfo)
+        status = await migration_status(self._conninfo)
+        if status.pending:
+            raise StorageError(
+                f"the database schema is behind ({len(status.pending)} pending:"
+                f" {', '.join(status.pending)}); run `securityvision migrate`"
+                " or set RUN_MIGRATIONS=1"
+            )
+        return []
+
+    def unit_of_work(self) -> "PostgresUnitOfWork":
+        return PostgresUnitOfWork(self)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A pooled connection; driver failures leave as ``StorageError``."""
+        try:
+            async with self._pool.connection(timeout=10.0) as conn:
+                yield conn
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise StorageError(f"PostgreSQL unavailable: {type(exc).__name__}") from exc
+
+    async def acquire(self) -> Connection:
+        """A connection for a unit of work, which must hand it back with ``release``."""
+        try:
+            return await self._pool.getconn(timeout=10.0)
+        except PoolTimeout as exc:
+            raise StorageError("no PostgreSQL connection available") from exc
+
+    async def release(self, conn: Connection) -> None:
+        await self._pool.putconn(conn)
+
+
+class PostgresUnitOfWork:
+    """One transaction on one pooled connection; rolled back unless ``commit()`` was called."""
+
+    def __init__(self, storage: PostgresStorage) -> None:
+        self._storage = storage
+        self.committed = False
+
+    async def __aenter__(self) -> Self:
+        self._conn = await self._storage.acquire()
+        self.users = PostgresUserRepository(self._conn)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if not self.committed and not self._conn.closed:
+                await self._conn.rollback()
+        finally:
+            await self._storage.release(self._conn)
+        if isinstance(exc, psycopg.OperationalError):
+            raise StorageError(f"PostgreSQL unavailable: {type(exc).__name__}") from exc
+
+    async def commit(self) -> None:
+        try:
+            await self._conn.commit()
+        except psycopg.Error as exc:
+            if isinstance(exc, psycopg.errors.UniqueViolation):
+                raise DomainError("conflicting write", code="conflict") from exc
+            raise StorageError(f"commit failed: {type(exc).__name__}") from exc
+        self.committed = True
+
+
+class PostgresLoginAttempts:
+    def __init__(self, storage: PostgresStorage) -> None:
+        self._storage = storage
+
+    async def record_failure(self, keys: Sequence[str], at: datetime) -> None:
+        async with self._storage.connection() as conn, conn.cursor() as cur:
+            await cur.executemany(
+                "INSERT INTO login_failures (key, failed_at) VALUES (%s, %s)",
+                [(key, at) for key in keys],
+            )
+            await cur.execute(
+                "DELETE FROM login_failures WHERE key = ANY(%s) AND failed_at < %s",
+                [list(keys), at - _LOGIN_FAILURE_RETENTION],
+            )
+
+    async def failures_since(self, key: str, since: datetime) -> Sequence[datetime]:
+        async with self._storage.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT failed_at FROM login_failures WHERE key = %s AND failed_at >= %s"
+                " ORDER BY failed_at",
+                [key, since],
+            )
+            rows: list[dict[str, Any]] = await cursor.fetchall()
+        return [row["failed_at"] for row in rows]
+
+    async def clear(self, key: str) -> None:
+        async with self._storage.connection() as conn:
+            await conn.execute("DELETE FROM login_failures WHERE key = %s", [key])
