@@ -1,0 +1,265 @@
+"""The ``securityvision`` command."""
+
+import asyncio
+import functools
+import getpass
+import secrets
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import msgspec
+import uvicorn
+
+from securityvision.adapters.embedded import EmbeddedBroker, EmbeddedPostgres, port_in_use
+from securityvision.adapters.postgres.migrator import apply_migrations, migration_status
+from securityvision.application.identity import UserDraft
+from securityvision.config import ConfigError, Secret, Settings, check_serving_safety, load_settings
+from securityvision.container import build_container
+from securityvision.domain.errors import DomainError, StorageError
+from securityvision.domain.identity import Role
+from securityvision.entrypoints.http import create_app
+from securityvision.entrypoints.logs import configure_logging
+
+T = TypeVar("T")
+STATE_DIR = Path(".securityvision")
+DEV_SUPERADMIN_EMAIL = "admin@securityvision.local"
+
+
+class Failure(click.ClickException):
+    """One clear line and a non-zero exit, instead of a traceback."""
+
+    def format_message(self) -> str:
+        return self.message
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def friendly_errors(command: Callable[..., T]) -> Callable[..., T]:
+    """Turn the errors a user can act on into one line; ``--debug`` re-raises them."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return command(*args, **kwargs)
+        except (ConfigError, StorageError, DomainError, OSError) as exc:
+            if click.get_current_context().find_root().params.get("debug"):
+                raise
+            message = exc.detail if isinstance(exc, DomainError) else str(exc)
+            raise Failure(message.splitlines()[0] if message else type(exc).__name__) from exc
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.version_option(package_name="securityvision")
+def main(debug: bool) -> None:
+    """SecurityVision: the backend of a physical-security control room.
+
+    \b
+    Start everything locally:   securityvision dev
+    Serve the API:              securityvision serve --port 8000
+    Apply schema migrations:    securityvision migrate
+    """
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to serve on.")
+@friendly_errors
+def dev(host: str, port: int) -> None:
+    """Everything in one process, for a newcomer.
+
+    With no DATABASE_URL/RTLS_DB_HOST it runs an embedded PostgreSQL (data under
+    ./.securityvision/), with no RTLS_MQTT_HOST an embedded MQTT broker on
+    127.0.0.1:RTLS_MQTT_PORT; applies migrations; creates the superadmin (printing a generated
+    password once when SUPERADMIN_* is not set); serves the API. Ctrl-C stops it all.
+
+    \b
+    Example:  securityvision dev --port 8000
+    """
+    settings = load_settings(dev=True)
+    configure_logging(settings)
+    STATE_DIR.mkdir(mode=0o700, exist_ok=True)
+    if settings.jwt_key is None:
+        settings = msgspec.structs.replace(settings, jwt_secret=Secret(_dev_jwt_secret()))
+    _run(_dev(settings, host, port))
+
+
+async def _dev(settings: Settings, host: str, port: int) -> None:
+    postgres: EmbeddedPostgres | None = None
+    broker: EmbeddedBroker | None = None
+    if settings.allow_anonymous_dev_mode:
+        click.echo("ALLOW_ANONYMOUS_DEV_MODE is ignored: anonymous access does not exist.")
+    if port_in_use(host, port):
+        raise ConfigError(f"--port: {host}:{port} is already in use")
+    try:
+        if settings.rtls_mqtt_host is None:
+            if port_in_use("127.0.0.1", settings.rtls_mqtt_port):
+                raise ConfigError(
+                    f"RTLS_MQTT_PORT: 127.0.0.1:{settings.rtls_mqtt_port} is already in use;"
+                    " set RTLS_MQTT_HOST to use that broker, or RTLS_MQTT_PORT to embed one"
+                    " on another port"
+                )
+            broker = EmbeddedBroker("127.0.0.1", settings.rtls_mqtt_port)
+            await broker.start()
+            settings = msgspec.structs.replace(settings, rtls_mqtt_host="127.0.0.1")
+            click.echo(f"Embedded MQTT broker on 127.0.0.1:{settings.rtls_mqtt_port}")
+        if not settings.database_configured:
+            postgres = EmbeddedPostgres(STATE_DIR / "pgdata")
+            uri = await asyncio.to_thread(postgres.start)
+            settings = msgspec.structs.replace(settings, database_url=Secret(uri))
+            click.echo(f"Embedded PostgreSQL with data in {STATE_DIR / 'pgdata'}")
+        await _serve_dev(settings, host, port)
+    finally:
+        if broker is not None:
+            await broker.stop()
+        if postgres is not None:
+            await asyncio.to_thread(postgres.stop)
+
+
+async def _serve_dev(settings: Settings, host: str, port: int) -> None:
+    for label in await apply_migrations(settings.database_conninfo()):
+        click.echo(f"Applied migration {label}")
+    container = build_container(settings)
+    storage = container.storage()
+    await storage.open()
+    try:
+        email = settings.superadmin_email or DEV_SUPERADMIN_EMAIL
+        password = settings.superadmin_password.reveal() if settings.superadmin_password else None
+        result = await container.bootstrap_superadmin().execute(
+            email, settings.superadmin_name, password
+        )
+        if result.generated_password is not None:
+            click.echo(f"Superadmin e-mail: {result.email}")
+            click.echo(f"Superadmin password: {result.generated_password}")
+    finally:
+        await storage.close()
+    app = create_app(container, manage_schema=False)
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on")
+    click.echo(f"API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    await uvicorn.Server(config).serve()
+
+
+def _dev_jwt_secret() -> str:
+    """Dev mode keeps one generated JWT secret under .securityvision/, so a restart does not
+    log everyone out."""
+    path = STATE_DIR / "jwt-secret"
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(value)
+    return value
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to serve on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@friendly_errors
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the HTTP API alone (applies migrations first unless RUN_MIGRATIONS=0).
+
+    \b
+    Example:  securityvision serve --host 0.0.0.0 --port 8000 --workers 4
+    """
+    settings = load_settings()
+    check_serving_safety(settings)
+    configure_logging(settings)
+    uvicorn.run(
+        "securityvision.entrypoints.http:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        proxy_headers=True,
+    )
+
+
+@main.command()
+@click.option("--status", "show_status", is_flag=True, help="List migrations; change nothing.")
+@friendly_errors
+def migrate(show_status: bool) -> None:
+    """Apply pending schema migrations (idempotent; safe to run from many processes).
+
+    \b
+    Example:  securityvision migrate --status
+    """
+    settings = load_settings()
+    conninfo = settings.database_conninfo()
+    if show_status:
+        status = _run(migration_status(conninfo))
+        for label in status.applied:
+            click.echo(f"applied  {label}")
+        for label in status.pending:
+            click.echo(f"pending  {label}")
+        click.echo("up to date" if status.up_to_date else f"{len(status.pending)} pending")
+        return
+    applied = _run(apply_migrations(conninfo))
+    for label in applied:
+        click.echo(f"applied  {label}")
+    click.echo("up to date")
+
+
+@main.command("create-user")
+@click.option("--email", required=True, help="The user's e-mail (their login).")
+@click.option("--name", "full_name", default=None, help="Full name.")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role], case_sensitive=False),
+    default=Role.OPERATOR.value,
+    show_default=True,
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (no prompt)."
+)
+@friendly_errors
+def create_user(email: str, full_name: str | None, role: str, password_stdin: bool) -> None:
+    """Create a user. The password comes from a prompt or, with --password-stdin, from
+    standard input; never from the command line, and it is never printed.
+
+    \b
+    Example:  securityvision create-user --email ana@example.com --name "Ana" --role ADMIN
+    """
+    password = _read_password(password_stdin)
+    settings = load_settings()
+    draft = UserDraft(
+        email=email,
+        password=password,
+        full_name=full_name,
+        role=Role(role.upper()),
+        is_superuser=role.upper() == Role.SUPERADMIN,
+    )
+    user = _run(_create_user(settings, draft))
+    click.echo(f"created user {user.id} {user.email} ({user.role})")
+
+
+async def _create_user(settings: Settings, draft: UserDraft) -> Any:
+    container = build_container(settings)
+    storage = container.storage()
+    await storage.ensure_schema(apply=settings.run_migrations)
+    await storage.open()
+    try:
+        return await container.create_user().execute(draft, actor=None)
+    finally:
+        await storage.close()
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise ConfigError("--password-stdin: no terminal to prompt on; pipe the password in")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != first:
+        raise ConfigError("password: the two entries differ")
+    return first

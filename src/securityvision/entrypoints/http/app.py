@@ -1,0 +1,160 @@
+"""The Litestar application factory."""
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from securityvision.adapters.mqtt.probe import BrokerProbe
+from securityvision.config import Settings
+from securityvision.container import Container
+from securityvision.entrypoints.http.auth import (
+    PUBLIC,
+    BearerTokenMiddleware,
+    viewers_read_only,
+)
+from securityvision.entrypoints.http.controllers.auth import AuthController
+from securityvision.entrypoints.http.controllers.health import HealthChecker, HealthController
+from securityvision.entrypoints.http.controllers.users import UsersController
+from securityvision.entrypoints.http.errors import EXCEPTION_HANDLERS
+
+log = logging.getLogger("securityvision.http")
+
+# Use cases handed to handlers by parameter name; handlers never see the container.
+_USE_CASES = (
+    "login",
+    "sign_up",
+    "create_user",
+    "update_user",
+    "delete_user",
+    "list_users",
+)
+
+
+class MetricsController(PrometheusController):
+    path = "/metrics"
+    opt = {PUBLIC: True}
+    include_in_schema = False
+
+
+def create_app(container: Container, *, manage_schema: bool = True) -> Litestar:
+    """Build the API over ``container``.
+
+    On start-up the app opens the storage, brings the schema up to date (or, with
+    ``RUN_MIGRATIONS=0``, refuses to start on one that is behind) and bootstraps the
+    superadmin from ``SUPERADMIN_*``; on shut-down it closes the storage.
+    ``manage_schema=False`` leaves the schema and the bootstrap to the caller (``dev``).
+    """
+    settings: Settings = container.settings()
+    storage = container.storage()
+    broker = _broker_probe(settings)
+    health_checker = HealthChecker(storage, broker, chatwoot_enabled=settings.chatwoot_enabled)
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        if manage_schema:
+            for label in await storage.ensure_schema(apply=settings.run_migrations):
+                log.info("applied migration %s", label)
+        await storage.open()
+        try:
+            if manage_schema:
+                await bootstrap_from_settings(container)
+            yield
+        finally:
+            await storage.close()
+
+    dependencies: dict[str, Provide] = {
+        name: Provide(_factory(getattr(container, name)), sync_to_thread=False)
+        for name in _USE_CASES
+    }
+    dependencies["health_checker"] = Provide(lambda: health_checker, sync_to_thread=False)
+
+    api = Router(
+        path="/api/v1",
+        route_handlers=[AuthController, UsersController],
+        guards=[viewers_read_only],
+    )
+    prometheus = PrometheusConfig(
+        app_name="securityvision", prefix="securityvision", group_path=True
+    )
+    return Litestar(
+        route_handlers=[api, HealthController, MetricsController],
+        dependencies=dependencies,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[
+            prometheus.middleware,
+            DefineMiddleware(BearerTokenMiddleware, authenticate=container.authenticate),
+        ],
+        cors_config=CORSConfig(
+            allow_origins=list(settings.cors_allow_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type"],
+            allow_credentials=False,
+            max_age=600,
+        ),
+        openapi_config=OpenAPIConfig(
+            title=settings.app_name,
+            version=_version(),
+            path="/",
+            render_plugins=[SwaggerRenderPlugin(path="/docs")],
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                }
+            ),
+            security=[{"BearerToken": []}],
+            use_handler_docstrings=True,
+        ),
+        lifespan=[lifespan],
+        debug=False,
+    )
+
+
+def _factory(provider: Callable[[], Any]) -> Callable[[], Any]:
+    def provide() -> Any:
+        return provider()
+
+    return provide
+
+
+def _broker_probe(settings: Settings) -> BrokerProbe | None:
+    if not settings.rtls_mqtt_enabled:
+        return None
+    password = settings.rtls_mqtt_password
+    return BrokerProbe(
+        host=settings.mqtt_host,
+        port=settings.rtls_mqtt_port,
+        username=settings.rtls_mqtt_username,
+        password=password.reveal() if password else None,
+        tls=settings.rtls_mqtt_tls,
+    )
+
+
+async def bootstrap_from_settings(container: Container) -> None:
+    settings: Settings = container.settings()
+    if not settings.superadmin_email or settings.superadmin_password is None:
+        return
+    result = await container.bootstrap_superadmin().execute(
+        settings.superadmin_email,
+        settings.superadmin_name,
+        settings.superadmin_password.reveal(),
+    )
+    if result.created:
+        log.info("created superadmin %s", result.email)
+
+
+def _version() -> str:
+    try:
+        return version("securityvision")
+    except PackageNotFoundError:
+        return "0.0.0"
