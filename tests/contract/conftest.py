@@ -3,13 +3,13 @@
 from collections.abc import AsyncIterator
 
 import pytest
-from tests.support.clock import FakeClock
-from tests.support.postgres import truncate_all
 
 from securityvision.adapters.memory import InMemoryStorage
 from securityvision.adapters.postgres.database import PostgresStorage
 from securityvision.adapters.postgres.migrator import apply_migrations
 from securityvision.application.ports import Storage
+from tests.support.clock import FakeClock
+from tests.support.postgres import truncate_all
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,6 @@
 """Identity use cases on the in-memory adapters."""
 
 import pytest
-from tests.support.clock import FakeClock
 
 from securityvision.adapters.memory import InMemoryStorage
 from securityvision.application.identity import UserChanges, UserDraft
@@ -15,6 +14,7 @@ from securityvision.domain.errors import (
     TooManyAttempts,
 )
 from securityvision.domain.identity import NewUser, Role, User
+from tests.support.clock import FakeClock
 
 PASSWORD = "correct horse battery"
 

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
-from tests.support.clock import FakeClock
 
 from securityvision.adapters.security import JwtTokenService
 from securityvision.domain.errors import AuthenticationFailed
 from securityvision.domain.identity import Role, User
+from tests.support.clock import FakeClock
 
 SECRET = "s" * 48
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

@@ -1,11 +1,13 @@
 """The ``securityvision`` command."""
 
 import asyncio
+import contextlib
 import functools
 import getpass
 import secrets
+import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -146,7 +148,24 @@ async def _serve_dev(settings: Settings, host: str, port: int) -> None:
     app = create_app(container, manage_schema=False)
     config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on")
     click.echo(f"API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
-    await uvicorn.Server(config).serve()
+    await _QuietServer(config).serve()
+    click.echo("Stopped.")
+
+
+class _QuietServer(uvicorn.Server):
+    """Stops on Ctrl-C or SIGTERM without re-raising the signal afterwards, so ``dev`` can
+    still stop the embedded broker and database it started, in order."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
 
 
 def _dev_jwt_secret() -> str:
@@ -175,6 +194,9 @@ def serve(host: str, port: int, workers: int) -> None:
     settings = load_settings()
     check_serving_safety(settings)
     configure_logging(settings)
+    # Settle the schema once, here, so a schema that is behind is one clear line rather than
+    # a failed start-up in every worker.
+    _run(_settle_schema(settings))
     uvicorn.run(
         "securityvision.entrypoints.http:app",
         host=host,
@@ -183,6 +205,12 @@ def serve(host: str, port: int, workers: int) -> None:
         log_config=None,
         proxy_headers=True,
     )
+
+
+async def _settle_schema(settings: Settings) -> None:
+    storage = build_container(settings).storage()
+    for label in await storage.ensure_schema(apply=settings.run_migrations):
+        click.echo(f"applied  {label}")
 
 
 @main.command()
@@ -246,7 +274,7 @@ def create_user(email: str, full_name: str | None, role: str, password_stdin: bo
 async def _create_user(settings: Settings, draft: UserDraft) -> Any:
     container = build_container(settings)
     storage = container.storage()
-    await storage.ensure_schema(apply=settings.run_migrations)
+    await _settle_schema(settings)
     await storage.open()
     try:
         return await container.create_user().execute(draft, actor=None)

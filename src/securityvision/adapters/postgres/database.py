@@ -26,16 +26,9 @@ class PostgresStorage:
 
     def __init__(self, conninfo: str, *, min_size: int = 1, max_size: int = 10) -> None:
         self._conninfo = conninfo
-        self._pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
-            conninfo,
-            min_size=min_size,
-            max_size=max_size,
-            open=False,
-            check=AsyncConnectionPool.check_connection,
-            kwargs={"row_factory": dict_row},
-            connection_class=psycopg.AsyncConnection[DictRow],
-            name="securityvision",
-        )
+        self._min_size = min_size
+        self._max_size = max_size
+        self._pool: AsyncConnectionPool[Connection] | None = None
         self._login_attempts = PostgresLoginAttempts(self)
 
     @property
@@ -43,13 +36,36 @@ class PostgresStorage:
         return self._login_attempts
 
     async def open(self) -> None:
+        """Open a fresh pool (a closed storage may be opened again)."""
+        if self._pool is not None:
+            return
+        pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
+            self._conninfo,
+            min_size=self._min_size,
+            max_size=self._max_size,
+            open=False,
+            check=AsyncConnectionPool.check_connection,
+            kwargs={"row_factory": dict_row},
+            connection_class=psycopg.AsyncConnection[DictRow],
+            name="securityvision",
+        )
         try:
-            await self._pool.open(wait=True, timeout=10.0)
+            await pool.open(wait=True, timeout=10.0)
         except PoolTimeout as exc:
+            await pool.close()
             raise StorageError("PostgreSQL did not accept connections in time") from exc
+        self._pool = pool
 
     async def close(self) -> None:
-        await self._pool.close()
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    @property
+    def pool(self) -> AsyncConnectionPool[Connection]:
+        if self._pool is None:
+            raise StorageError("the PostgreSQL storage is not open")
+        return self._pool
 
     async def ping(self) -> None:
         async with self.connection() as conn:
@@ -76,7 +92,7 @@ class PostgresStorage:
     async def connection(self) -> AsyncIterator[Connection]:
         """A pooled connection; driver failures leave as ``StorageError``."""
         try:
-            async with self._pool.connection(timeout=10.0) as conn:
+            async with self.pool.connection(timeout=10.0) as conn:
                 yield conn
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise StorageError(f"PostgreSQL unavailable: {type(exc).__name__}") from exc
@@ -84,12 +100,12 @@ class PostgresStorage:
     async def acquire(self) -> Connection:
         """A connection for a unit of work, which must hand it back with ``release``."""
         try:
-            return await self._pool.getconn(timeout=10.0)
+            return await self.pool.getconn(timeout=10.0)
         except PoolTimeout as exc:
             raise StorageError("no PostgreSQL connection available") from exc
 
     async def release(self, conn: Connection) -> None:
-        await self._pool.putconn(conn)
+        await self.pool.putconn(conn)
 
 
 class PostgresUnitOfWork:

@@ -116,6 +116,7 @@ def create_app(container: Container, *, manage_schema: bool = True) -> Litestar:
             use_handler_docstrings=True,
         ),
         lifespan=[lifespan],
+        logging_config=None,  # the entrypoint configures logging once for the process
         debug=False,
     )
 
