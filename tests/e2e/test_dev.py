@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -117,3 +118,47 @@ async def test_dev_says_so_in_one_line_when_the_broker_port_is_taken(tmp_path: P
     assert len(lines) == 1, lines
     assert lines[0].startswith("error: RTLS_MQTT_PORT: 127.0.0.1:")
     assert "already in use" in lines[0]
+
+
+async def test_serve_runs_the_uvicorn_app_from_the_environment(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_CONFIGURATION)}
+    env |= {
+        "DATABASE_URL": database_url,
+        "SVPOS_SECRET_KEY": secrets.token_urlsafe(48),
+        "RTLS_MQTT_ENABLED": "false",
+    }
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "securityvision",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    seen: list[str] = []
+    try:
+        await asyncio.wait_for(
+            _read_until(process.stdout, "Application startup complete", seen), 60
+        )
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            for _ in range(20):
+                health = await client.get("/health")
+                if health.status_code == 200:
+                    break
+                await asyncio.sleep(0.2)
+            assert health.json()["database"]["status"] == "up"
+            assert (await client.get("/api/v1/auth/me")).status_code == 401
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(process.wait(), 30)

@@ -12,7 +12,7 @@ from securityvision.domain.errors import AuthenticationFailed
 from securityvision.domain.identity import Role, User
 from tests.support.clock import FakeClock
 
-SECRET = "s" * 48
+SECRET = "s" * 64
 T0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 ANA = User(
     id=7,
