@@ -64,3 +64,60 @@ class Reading(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def key(self) -> tuple[str, str, datetime]:
         return (self.gateway_mac, self.tag_mac, self.ts)
+
+
+# --- What a gateway's MQTT message carries, once decoded ------------------------------------
+
+MAX_FUTURE_SKEW_SECONDS = 300
+
+
+class Rejection(msgspec.Struct, frozen=True, kw_only=True):
+    """Why one reading, or a whole message, was refused. ``reason`` is a stable metric label
+    (``undecodable``, ``wrong_type``, ``invalid_mac``, ``invalid_rssi``, ``invalid_timestamp``,
+    ``future_timestamp``, ``unknown_topic``, ``too_large``, ``no_gateway``, ``unknown_tag``);
+    ``detail`` is for the log and never holds more than a short excerpt of the input."""
+
+    reason: str
+    detail: str = ""
+
+
+class GatewayTopic(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a message came from, as its topic says.
+
+    ``gateway_id`` is the topic's gateway segment as sent; ``gateway_mac`` its normalized MAC
+    when it is one (``ESP32-LOBBY`` is a gateway id, not a MAC). ``kind`` is ``beacon``,
+    ``detection``, ``status``, ``heartbeat`` or None.
+    """
+
+    gateway_id: str
+    gateway_mac: str | None = None
+    kind: str | None = None
+    tenant: str | None = None
+    building: str | None = None
+    floor: str | None = None
+
+
+class Observation(msgspec.Struct, frozen=True, kw_only=True):
+    """One tag heard, as decoded: ``ts`` None means the payload gave no time (the time the
+    message was first received stands in)."""
+
+    tag_mac: str
+    rssi: int
+    ts: datetime | None = None
+
+
+class GatewayMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything one MQTT message says: who sent it, the tags it heard, whether it reports the
+    gateway on- or offline, and what in it was refused (the rest still counts)."""
+
+    topic: GatewayTopic
+    gateway_mac: str | None = None
+    observations: tuple[Observation, ...] = ()
+    rejections: tuple[Rejection, ...] = ()
+    online: bool | None = None
+
+    @property
+    def gateway_key(self) -> str:
+        """The gateway's identity: its MAC when known (from the topic or the payload), else the
+        topic's gateway id."""
+        return self.gateway_mac or self.topic.gateway_mac or self.topic.gateway_id
