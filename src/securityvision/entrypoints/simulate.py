@@ -1,0 +1,306 @@
+"""``securityvision simulate``: publish simulated gateway traffic to the RTLS broker.
+
+The generation is :mod:`securityvision.adapters.mqtt.simulator`'s; this module paces it in
+real time and publishes it. :func:`run_simulation` is the same loop for ``securityvision dev
+--simulate``, stopped by an event instead of Ctrl-C.
+"""
+
+import asyncio
+import contextlib
+import math
+import secrets
+import signal
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Self
+
+import aiomqtt
+import click
+import msgspec
+
+from securityvision.adapters.mqtt.simulator import (
+    MIXED,
+    PAYLOAD_FORMATS,
+    Publication,
+    TrafficSimulator,
+)
+from securityvision.config import ConfigError, Secret, Settings, load_settings
+
+__all__ = ["SimulationOptions", "SimulationSummary", "run_simulation", "simulate"]
+
+# Gateways upload in batches; half a second keeps batches realistic and pacing smooth.
+TICK_SECONDS = 0.5
+PROGRESS_SECONDS = 5.0
+# Publications awaiting their PUBACK at once: enough to keep a broker busy, few enough that
+# aiomqtt's bookkeeping (and its "pending publish calls" warning) stays quiet.
+IN_FLIGHT = 100
+_CONNECT_TIMEOUT = 10.0
+
+
+class SimulationOptions(msgspec.Struct, frozen=True, kw_only=True):
+    """Where to publish and what. ``duration`` 0 runs until stopped; ``seed`` None draws one
+    (the summary tells which, so a run can be replayed)."""
+
+    host: str = "localhost"
+    port: int = 1883
+    username: str | None = None
+    password: Secret | None = None
+    tls: bool = False
+    prefix: str = "rtls/gateways"
+    gateways: int = 5
+    tags: int = 20
+    rate: float = 10.0
+    duration: float = 0.0
+    payload_format: str = MIXED
+    seed: int | None = None
+    qos: int = 1
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        """The broker, credentials and topic prefix the worker uses; the rest defaults."""
+        return cls(
+            host=settings.mqtt_host,
+            port=settings.rtls_mqtt_port,
+            username=settings.rtls_mqtt_username,
+            password=settings.rtls_mqtt_password,
+            tls=settings.rtls_mqtt_tls,
+            prefix=settings.rtls_mqtt_topic_prefix,
+        )
+
+
+class SimulationSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """What a run published, so far or in all."""
+
+    messages: int
+    readings: int
+    heartbeats: int
+    elapsed: float
+    seed: int
+
+    @property
+    def readings_per_second(self) -> float:
+        return self.readings / self.elapsed if self.elapsed > 0 else 0.0
+
+    def line(self) -> str:
+        return (
+            f"{self.messages:,} messages, {self.readings:,} readings, "
+            f"{self.heartbeats:,} heartbeats in {self.elapsed:.1f} s "
+            f"({self.readings_per_second:,.0f} readings/s, seed {self.seed})"
+        )
+
+
+async def run_simulation(
+    options: SimulationOptions,
+    *,
+    stop: asyncio.Event | None = None,
+    progress: Callable[[SimulationSummary], None] | None = None,
+) -> SimulationSummary:
+    """Publish simulated traffic at ``options.rate`` readings per second until
+    ``options.duration`` has passed or ``stop`` is set; raises ``ConnectionError`` when the
+    broker cannot be reached or drops us."""
+    seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
+    simulator = TrafficSimulator(
+        gateways=options.gateways,
+        tags=options.tags,
+        seed=seed,
+        prefix=options.prefix,
+        payload_format=options.payload_format,
+    )
+    stop = stop or asyncio.Event()
+    client = aiomqtt.Client(
+        options.host,
+        options.port,
+        username=options.username,
+        password=options.password.reveal() if options.password else None,
+        tls_context=ssl.create_default_context() if options.tls else None,
+        protocol=aiomqtt.ProtocolVersion.V311,
+        identifier=f"securityvision-simulator-{secrets.token_hex(4)}",
+        timeout=_CONNECT_TIMEOUT,
+        max_inflight_messages=IN_FLIGHT,
+    )
+    client.pending_calls_threshold = IN_FLIGHT
+    window = asyncio.Semaphore(IN_FLIGHT)
+
+    async def send(publication: Publication) -> None:
+        async with window:
+            await client.publish(publication.topic, publication.payload, qos=options.qos)
+
+    counts = _Counts(seed)
+    with _broker_errors(options):
+        async with client:
+            started = time.monotonic()
+            last_progress = started
+            ends = 0.0
+            # Each tick publishes what was heard in the half second that just ended, as a
+            # gateway uploads its batch: the rate reported is then the rate sent.
+            while not (options.duration and ends >= options.duration):
+                ends += TICK_SECONDS
+                if options.duration:
+                    ends = min(ends, options.duration)
+                await _sleep_unless_stopped(stop, started + ends - time.monotonic())
+                if stop.is_set():
+                    break
+                due = math.floor(options.rate * ends) - counts.generated
+                counts.generated += due
+                publications = simulator.tick(datetime.now(UTC), due)
+                await asyncio.gather(*(send(p) for p in publications))
+                counts.add(publications)
+                now = time.monotonic()
+                if progress is not None and now - last_progress >= PROGRESS_SECONDS:
+                    last_progress = now
+                    progress(counts.summary(now - started))
+            return counts.summary(time.monotonic() - started)
+
+
+class _Counts:
+    __slots__ = ("generated", "heartbeats", "messages", "readings", "seed")
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.generated = 0
+        self.messages = 0
+        self.readings = 0
+        self.heartbeats = 0
+
+    def add(self, publications: list[Publication]) -> None:
+        for publication in publications:
+            self.messages += 1
+            self.readings += publication.readings
+            self.heartbeats += publication.readings == 0
+
+    def summary(self, elapsed: float) -> SimulationSummary:
+        return SimulationSummary(
+            messages=self.messages,
+            readings=self.readings,
+            heartbeats=self.heartbeats,
+            elapsed=elapsed,
+            seed=self.seed,
+        )
+
+
+async def _sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
+    if seconds <= 0:
+        return
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await stop.wait()
+
+
+@contextlib.contextmanager
+def _broker_errors(options: SimulationOptions) -> Iterator[None]:
+    try:
+        yield
+    except aiomqtt.MqttError as exc:
+        raise ConnectionError(f"broker {options.host}:{options.port}: {exc}") from exc
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--host", help="Broker host.  [default: RTLS_MQTT_HOST, else localhost]")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), help="Broker port.  [default: RTLS_MQTT_PORT]"
+)
+@click.option("--gateways", default=5, show_default=True, type=click.IntRange(1, 4000))
+@click.option("--tags", default=20, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option(
+    "--rate",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Readings per second, all gateways together.",
+)
+@click.option(
+    "--duration",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds to run; 0 runs until Ctrl-C.",
+)
+@click.option(
+    "--format",
+    "payload_format",
+    default=MIXED,
+    show_default=True,
+    type=click.Choice([*PAYLOAD_FORMATS, MIXED]),
+    help="Payload format; mixed gives each gateway one of the others in turn.",
+)
+@click.option("--prefix", help="Topic prefix.  [default: RTLS_MQTT_TOPIC without /#]")
+@click.option("--seed", type=int, help="Repeat a run: same seed, same traffic.")
+@click.option("--qos", default=1, show_default=True, type=click.IntRange(0, 2))
+def simulate(
+    *,
+    host: str | None,
+    port: int | None,
+    gateways: int,
+    tags: int,
+    rate: float,
+    duration: float,
+    payload_format: str,
+    prefix: str | None,
+    seed: int | None,
+    qos: int,
+) -> None:
+    """Publish simulated RTLS gateway traffic: tags walking between gateways, heard in every
+    payload format the worker reads, plus a heartbeat per gateway every 10 s. Credentials
+    and TLS come from RTLS_MQTT_USERNAME, RTLS_MQTT_PASSWORD and RTLS_MQTT_TLS.
+
+    \b
+    Example:  securityvision simulate --gateways 10 --tags 200 --rate 500 --duration 60
+    """
+    try:
+        base = SimulationOptions.from_settings(load_settings())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    options = msgspec.structs.replace(
+        base,
+        host=host or base.host,
+        port=port or base.port,
+        prefix=prefix or base.prefix,
+        gateways=gateways,
+        tags=tags,
+        rate=rate,
+        duration=duration,
+        payload_format=payload_format,
+        seed=seed,
+        qos=qos,
+    )
+    click.echo(
+        f"Publishing to {options.host}:{options.port} under {options.prefix}/: "
+        f"{gateways} gateways, {tags} tags, {rate:g} readings/s ({payload_format})"
+    )
+    try:
+        summary = asyncio.run(_simulate_until_interrupted(options))
+    except ConnectionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Published {summary.line()}")
+
+
+async def _simulate_until_interrupted(options: SimulationOptions) -> SimulationSummary:
+    stop = asyncio.Event()
+    with _stop_on_signals(stop):
+        return await run_simulation(
+            options, stop=stop, progress=lambda s: click.echo(f"  {s.line()}")
+        )
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    """Ctrl-C ends the run with its summary rather than a traceback. Signals reach only the
+    main thread, so elsewhere (a test calling the command from a thread) nothing is set."""
+    loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+                handled.append(sig)
+    try:
+        yield
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
