@@ -288,6 +288,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rtls_mqtt_username: str | None = None
     rtls_mqtt_password: Secret | None = None
     rtls_mqtt_tls: bool = False
+    rtls_mqtt_protocol: Literal["auto", "5", "3.1.1"] = "auto"
     rtls_mqtt_client_id: str | None = None
     rtls_mqtt_topic: Annotated[str, _Parser(_topic_filter)] = "rtls/gateways/#"
     mqtt_shared_group: Annotated[str | None, _Parser(_share_group)] = None

@@ -7,7 +7,7 @@ PostgreSQL adapters, so they stay faithful.
 
 import itertools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Self
@@ -16,16 +16,37 @@ import msgspec
 
 from securityvision.adapters.clock import SystemClock
 from securityvision.application.ports import Clock
-from securityvision.domain.errors import Conflict, StorageError
+from securityvision.domain.devices import Device, DeviceType, NewDevice
+from securityvision.domain.errors import Conflict, NotFound, StorageError
 from securityvision.domain.identity import NewUser, Role, User
+from securityvision.domain.people import NewPerson, NewPersonGroup, Person, PersonGroup
+from securityvision.domain.rtls import CollectionLog, NewCollectionLog, NewTag, Tag, UnknownTag
 
 
 class _State(msgspec.Struct, kw_only=True):
     users: dict[int, User] = msgspec.field(default_factory=dict)
+    people: dict[int, Person] = msgspec.field(default_factory=dict)
+    person_groups: dict[int, PersonGroup] = msgspec.field(default_factory=dict)
+    # (group_id, person_id) pairs, as person_group_memberships.
+    memberships: set[tuple[int, int]] = msgspec.field(default_factory=set)
+    tags: dict[int, Tag] = msgspec.field(default_factory=dict)
+    devices: dict[int, Device] = msgspec.field(default_factory=dict)
+    collection_logs: dict[int, CollectionLog] = msgspec.field(default_factory=dict)
+    # Keyed by MAC; ``last_device_name`` is not kept here but read from ``devices``.
+    unknown_tags: dict[str, UnknownTag] = msgspec.field(default_factory=dict)
 
     def clone(self) -> "_State":
         """A copy whose tables can change without touching this one (values are frozen)."""
-        return _State(users=dict(self.users))
+        return _State(
+            users=dict(self.users),
+            people=dict(self.people),
+            person_groups=dict(self.person_groups),
+            memberships=set(self.memberships),
+            tags=dict(self.tags),
+            devices=dict(self.devices),
+            collection_logs=dict(self.collection_logs),
+            unknown_tags=dict(self.unknown_tags),
+        )
 
 
 class InMemoryUserRepository:
@@ -74,6 +95,314 @@ class InMemoryUserRepository:
         )
 
 
+class InMemoryPersonRepository:
+    def __init__(self, state: _State, ids: "itertools.count[int]", clock: Clock) -> None:
+        self._state = state
+        self._ids = ids
+        self._clock = clock
+
+    async def add(self, person: NewPerson) -> Person:
+        now = self._clock.now()
+        stored = Person(
+            id=next(self._ids), created_at=now, updated_at=now, **msgspec.structs.asdict(person)
+        )
+        self._state.people[stored.id] = stored
+        return stored
+
+    async def get(self, person_id: int) -> Person | None:
+        return self._state.people.get(person_id)
+
+    async def get_many(self, person_ids: Collection[int]) -> Sequence[Person]:
+        return [self._state.people[i] for i in sorted(set(person_ids)) if i in self._state.people]
+
+    async def list(self, *, skip: int = 0, limit: int = 100) -> Sequence[Person]:
+        return sorted(self._state.people.values(), key=lambda p: p.id)[skip : skip + limit]
+
+    async def update(self, person: Person) -> Person:
+        if person.id not in self._state.people:
+            raise StorageError(f"person {person.id} vanished")
+        stored = msgspec.structs.replace(person, updated_at=self._clock.now())
+        self._state.people[person.id] = stored
+        return stored
+
+    async def delete(self, person_id: int) -> bool:
+        if self._state.people.pop(person_id, None) is None:
+            return False
+        self._state.memberships = {m for m in self._state.memberships if m[1] != person_id}
+        for tag in list(self._state.tags.values()):
+            if tag.person_id == person_id:
+                self._state.tags[tag.id] = msgspec.structs.replace(tag, person_id=None)
+        return True
+
+
+class InMemoryPersonGroupRepository:
+    def __init__(self, state: _State, ids: "itertools.count[int]", clock: Clock) -> None:
+        self._state = state
+        self._ids = ids
+        self._clock = clock
+
+    def _check_name(self, name: str, group_id: int | None = None) -> None:
+        if any(g.name == name and g.id != group_id for g in self._state.person_groups.values()):
+            raise Conflict(
+                "a person group with this name already exists", code="person_group_name_taken"
+            )
+
+    async def add(self, group: NewPersonGroup) -> PersonGroup:
+        self._check_name(group.name)
+        now = self._clock.now()
+        stored = PersonGroup(
+            id=next(self._ids), created_at=now, updated_at=now, **msgspec.structs.asdict(group)
+        )
+        self._state.person_groups[stored.id] = stored
+        return stored
+
+    async def get(self, group_id: int) -> PersonGroup | None:
+        return self._state.person_groups.get(group_id)
+
+    async def get_many(self, group_ids: Collection[int]) -> Sequence[PersonGroup]:
+        groups = self._state.person_groups
+        return [groups[i] for i in sorted(set(group_ids)) if i in groups]
+
+    async def list(self, *, skip: int = 0, limit: int = 100) -> Sequence[PersonGroup]:
+        return sorted(self._state.person_groups.values(), key=lambda g: g.id)[skip : skip + limit]
+
+    async def update(self, group: PersonGroup) -> PersonGroup:
+        if group.id not in self._state.person_groups:
+            raise StorageError(f"person group {group.id} vanished")
+        self._check_name(group.name, group.id)
+        stored = msgspec.structs.replace(group, updated_at=self._clock.now())
+        self._state.person_groups[group.id] = stored
+        return stored
+
+    async def delete(self, group_id: int) -> bool:
+        if self._state.person_groups.pop(group_id, None) is None:
+            return False
+        self._state.memberships = {m for m in self._state.memberships if m[0] != group_id}
+        return True
+
+    async def members(self, group_id: int) -> Sequence[Person]:
+        ids = sorted(p for g, p in self._state.memberships if g == group_id)
+        return [self._state.people[i] for i in ids]
+
+    async def set_members(self, group_id: int, person_ids: Collection[int]) -> None:
+        kept = {m for m in self._state.memberships if m[0] != group_id}
+        self._state.memberships = kept | {(group_id, p) for p in person_ids}
+
+    async def groups_of(self, person_ids: Collection[int]) -> Mapping[int, Sequence[PersonGroup]]:
+        wanted = set(person_ids)
+        found: dict[int, list[PersonGroup]] = defaultdict(list)
+        for group_id, person_id in sorted(self._state.memberships):
+            if person_id in wanted:
+                found[person_id].append(self._state.person_groups[group_id])
+        return dict(found)
+
+    async def set_groups_of(self, person_id: int, group_ids: Collection[int]) -> None:
+        kept = {m for m in self._state.memberships if m[1] != person_id}
+        self._state.memberships = kept | {(g, person_id) for g in group_ids}
+
+
+class InMemoryTagRepository:
+    def __init__(self, state: _State, ids: "itertools.count[int]", clock: Clock) -> None:
+        self._state = state
+        self._ids = ids
+        self._clock = clock
+
+    def _check(self, tag: NewTag | Tag, tag_id: int | None = None) -> None:
+        if any(
+            t.mac_address == tag.mac_address and t.id != tag_id for t in self._state.tags.values()
+        ):
+            raise Conflict("a tag with this MAC address already exists", code="tag_mac_taken")
+        if tag.person_id is not None and tag.person_id not in self._state.people:
+            raise NotFound(f"person {tag.person_id} not found", code="person_not_found")
+
+    async def add(self, tag: NewTag) -> Tag:
+        self._check(tag)
+        now = self._clock.now()
+        stored = Tag(
+            id=next(self._ids), created_at=now, updated_at=now, **msgspec.structs.asdict(tag)
+        )
+        self._state.tags[stored.id] = stored
+        return stored
+
+    async def get(self, tag_id: int) -> Tag | None:
+        return self._state.tags.get(tag_id)
+
+    async def get_by_mac(self, mac_address: str) -> Tag | None:
+        return next((t for t in self._state.tags.values() if t.mac_address == mac_address), None)
+
+    async def list(
+        self, *, person_id: int | None = None, skip: int = 0, limit: int = 100
+    ) -> Sequence[Tag]:
+        tags = sorted(self._state.tags.values(), key=lambda t: t.id)
+        if person_id is not None:
+            tags = [t for t in tags if t.person_id == person_id]
+        return tags[skip : skip + limit]
+
+    async def update(self, tag: Tag) -> Tag:
+        if tag.id not in self._state.tags:
+            raise StorageError(f"tag {tag.id} vanished")
+        self._check(tag, tag.id)
+        stored = msgspec.structs.replace(tag, updated_at=self._clock.now())
+        self._state.tags[tag.id] = stored
+        return stored
+
+    async def delete(self, tag_id: int) -> bool:
+        if self._state.tags.pop(tag_id, None) is None:
+            return False
+        logs = self._state.collection_logs
+        self._state.collection_logs = {i: r for i, r in logs.items() if r.tag_id != tag_id}
+        return True
+
+
+class InMemoryUnknownTagRepository:
+    def __init__(self, state: _State) -> None:
+        self._state = state
+
+    async def list(self, *, skip: int = 0, limit: int = 100) -> Sequence[UnknownTag]:
+        ordered = sorted(
+            self._state.unknown_tags.values(),
+            key=lambda u: (-u.last_seen_at.timestamp(), u.mac_address),
+        )
+        devices = self._state.devices
+        return [
+            msgspec.structs.replace(
+                u,
+                last_device_name=(
+                    devices[u.last_device_id].name if u.last_device_id in devices else None
+                ),
+            )
+            for u in ordered[skip : skip + limit]
+        ]
+
+
+class InMemoryDeviceRepository:
+    """Sites (floor plans, buildings, ...) are not kept in memory, so placements are not
+    checked against them here; PostgreSQL checks them."""
+
+    def __init__(self, state: _State, ids: "itertools.count[int]", clock: Clock) -> None:
+        self._state = state
+        self._ids = ids
+        self._clock = clock
+
+    def _check_unique(self, device: NewDevice | Device, device_id: int | None = None) -> None:
+        for other in self._state.devices.values():
+            if other.id == device_id:
+                continue
+            if device.code is not None and other.code == device.code:
+                raise Conflict("a device with this code already exists", code="device_code_taken")
+            if device.mac_address is not None and other.mac_address == device.mac_address:
+                raise Conflict(
+                    "a device with this MAC address already exists", code="device_mac_taken"
+                )
+
+    async def add(self, device: NewDevice) -> Device:
+        self._check_unique(device)
+        now = self._clock.now()
+        stored = Device(
+            id=next(self._ids), created_at=now, updated_at=now, **msgspec.structs.asdict(device)
+        )
+        self._state.devices[stored.id] = stored
+        return stored
+
+    async def get(self, device_id: int) -> Device | None:
+        return self._state.devices.get(device_id)
+
+    async def get_for_update(self, device_id: int) -> Device | None:
+        return self._state.devices.get(device_id)
+
+    async def list(
+        self, *, type: DeviceType | None = None, skip: int = 0, limit: int | None = 100
+    ) -> Sequence[Device]:
+        devices = sorted(self._state.devices.values(), key=lambda d: d.id)
+        if type is not None:
+            devices = [d for d in devices if d.type is type]
+        return devices[skip:] if limit is None else devices[skip : skip + limit]
+
+    async def find_by_mac(self, mac_address: str) -> Sequence[Device]:
+        return sorted(
+            (d for d in self._state.devices.values() if d.mac_address == mac_address),
+            key=lambda d: d.id,
+        )
+
+    async def update(self, device: Device) -> Device:
+        current = self._state.devices.get(device.id)
+        if current is None:
+            raise StorageError(f"device {device.id} vanished")
+        self._check_unique(device, device.id)
+        stored = msgspec.structs.replace(
+            device, reported_online=current.reported_online, updated_at=self._clock.now()
+        )
+        self._state.devices[device.id] = stored
+        return stored
+
+    async def delete(self, device_id: int) -> bool:
+        if self._state.devices.pop(device_id, None) is None:
+            return False
+        logs = self._state.collection_logs
+        self._state.collection_logs = {i: r for i, r in logs.items() if r.device_id != device_id}
+        for mac, unknown in list(self._state.unknown_tags.items()):
+            if unknown.last_device_id == device_id:
+                self._state.unknown_tags[mac] = msgspec.structs.replace(
+                    unknown, last_device_id=None
+                )
+        return True
+
+
+class InMemoryCollectionLogRepository:
+    def __init__(self, state: _State, ids: "itertools.count[int]") -> None:
+        self._state = state
+        self._ids = ids
+
+    async def add(self, log: NewCollectionLog) -> CollectionLog:
+        key = (log.tag_id, log.created_at, log.device_id)
+        if any((r.tag_id, r.created_at, r.device_id) == key for r in self._logs()):
+            raise Conflict(
+                "this tag was already read by this device at this instant", code="reading_exists"
+            )
+        stored = CollectionLog(id=next(self._ids), **msgspec.structs.asdict(log))
+        self._state.collection_logs[stored.id] = stored
+        return stored
+
+    def _logs(self) -> Sequence[CollectionLog]:
+        return list(self._state.collection_logs.values())
+
+    async def get(self, log_id: int) -> CollectionLog | None:
+        return self._state.collection_logs.get(log_id)
+
+    async def list(
+        self,
+        *,
+        device_id: int | None = None,
+        tag_id: int | None = None,
+        from_ts: datetime | None = None,
+        to_ts: datetime | None = None,
+        skip: int = 0,
+        limit: int = 100,
+    ) -> Sequence[CollectionLog]:
+        found = [
+            r
+            for r in self._logs()
+            if (device_id is None or r.device_id == device_id)
+            and (tag_id is None or r.tag_id == tag_id)
+            and (from_ts is None or r.created_at >= from_ts)
+            and (to_ts is None or r.created_at <= to_ts)
+        ]
+        found.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+        return found[skip : skip + limit]
+
+    async def delete(self, log_id: int) -> bool:
+        return self._state.collection_logs.pop(log_id, None) is not None
+
+    async def has_for_device(self, device_id: int) -> bool:
+        return any(r.device_id == device_id for r in self._logs())
+
+    async def delete_for_device(self, device_id: int) -> int:
+        logs = self._state.collection_logs
+        kept = {i: r for i, r in logs.items() if r.device_id != device_id}
+        self._state.collection_logs = kept
+        return len(logs) - len(kept)
+
+
 class InMemoryUnitOfWork:
     """Works on a copy of the state and publishes it on ``commit()``; leaving the block
     without committing discards the copy, like a rolled-back transaction."""
@@ -85,6 +414,13 @@ class InMemoryUnitOfWork:
     async def __aenter__(self) -> Self:
         self._working = self._storage.state.clone()
         self.users = InMemoryUserRepository(self._working, self._storage.ids, self._storage.clock)
+        state, ids, clock = self._working, self._storage.ids, self._storage.clock
+        self.people = InMemoryPersonRepository(state, ids, clock)
+        self.person_groups = InMemoryPersonGroupRepository(state, ids, clock)
+        self.tags = InMemoryTagRepository(state, ids, clock)
+        self.unknown_tags = InMemoryUnknownTagRepository(state)
+        self.devices = InMemoryDeviceRepository(state, ids, clock)
+        self.collection_logs = InMemoryCollectionLogRepository(state, ids)
         return self
 
     async def __aexit__(

@@ -4,14 +4,17 @@ Adapters implement these Protocols; the in-memory ones and the PostgreSQL ones p
 contract suite (tests/contract).
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
 import msgspec
 
+from securityvision.domain.devices import Device, DeviceType, NewDevice
 from securityvision.domain.identity import NewUser, Role, User
+from securityvision.domain.people import NewPerson, NewPersonGroup, Person, PersonGroup
+from securityvision.domain.rtls import CollectionLog, NewCollectionLog, NewTag, Tag, UnknownTag
 
 
 class Clock(Protocol):
@@ -52,11 +55,298 @@ class UserRepository(Protocol):
         ...
 
 
+class PersonRepository(Protocol):
+    """People who wear tags, keyed by id."""
+
+    async def add(self, person: NewPerson) -> Person: ...
+
+    async def get(self, person_id: int) -> Person | None: ...
+
+    async def get_many(self, person_ids: Collection[int]) -> Sequence[Person]:
+        """Those of ``person_ids`` that exist, ordered by id."""
+        ...
+
+    async def list(self, *, skip: int = 0, limit: int = 100) -> Sequence[Person]:
+        """People ordered by id."""
+        ...
+
+    async def update(self, person: Person) -> Person:
+        """Persist every field of ``person``; ``updated_at`` is set by the repository."""
+        ...
+
+    async def delete(self, person_id: int) -> bool:
+        """Remove the person and their group memberships; their tags stay, assigned to nobody.
+        False when there was none."""
+        ...
+
+
+class PersonGroupRepository(Protocol):
+    """Groups of people and who belongs to them."""
+
+    async def add(self, group: NewPersonGroup) -> PersonGroup:
+        """Raises ``Conflict(code="person_group_name_taken")`` on a duplicate name."""
+        ...
+
+    async def get(self, group_id: int) -> PersonGroup | None: ...
+
+    async def get_many(self, group_ids: Collection[int]) -> Sequence[PersonGroup]:
+        """Those of ``group_ids`` that exist, ordered by id."""
+        ...
+
+    async def list(self, *, skip: int = 0, limit: int = 100) -> Sequence[PersonGroup]:
+        """Groups ordered by id."""
+        ...
+
+    async def update(self, group: PersonGroup) -> PersonGroup:
+        """Persist every field; raises ``Conflict(code="person_group_name_taken")``."""
+        ...
+
+    async def delete(self, group_id: int) -> bool:
+        """Remove the group and its memberships (not its people)."""
+        ...
+
+    async def members(self, group_id: int) -> Sequence[Person]:
+        """The group's people, ordered by id."""
+        ...
+
+    async def set_members(self, group_id: int, person_ids: Collection[int]) -> None:
+        """Make exactly ``person_ids`` (all existing) the group's members."""
+        ...
+
+    async def groups_of(self, person_ids: Collection[int]) -> Mapping[int, Sequence[PersonGroup]]:
+        """Each person's groups, ordered by id; people in no group are absent."""
+        ...
+
+    async def set_groups_of(self, person_id: int, group_ids: Collection[int]) -> None:
+        """Make exactly ``group_ids`` (all existing) the person's groups."""
+        ...
+
+
+class TagRepository(Protocol):
+    """Registered tags, keyed by id and by normalized MAC."""
+
+    async def add(self, tag: NewTag) -> Tag:
+        """Raises ``Conflict(code="tag_mac_taken")`` on a MAC already registered."""
+        ...
+
+    async def get(self, tag_id: int) -> Tag | None: ...
+
+    async def get_by_mac(self, mac_address: str) -> Tag | None:
+        """Look up by an already normalized MAC."""
+        ...
+
+    async def list(
+        self, *, person_id: int | None = None, skip: int = 0, limit: int = 100
+    ) -> Sequence[Tag]:
+        """Tags ordered by id; ``person_id`` filters before ``skip`` and ``limit`` apply."""
+        ...
+
+    async def update(self, tag: Tag) -> Tag:
+        """Persist every field; raises ``Conflict(code="tag_mac_taken")``."""
+        ...
+
+    async def delete(self, tag_id: int) -> bool:
+        """Remove the tag and its readings (readings carry no foreign key to cascade)."""
+        ...
+
+
+class UnknownTagRepository(Protocol):
+    """MACs heard by gateways that no registered tag has (written by the ingest path)."""
+
+    async def list(self, *, skip: int = 0, limit: int = 100) -> Sequence[UnknownTag]:
+        """Most recently heard first, each with the name of the gateway that heard it last."""
+        ...
+
+
+class DeviceRepository(Protocol):
+    """Gateways, cameras and access controllers."""
+
+    async def add(self, device: NewDevice) -> Device:
+        """Raises ``Conflict`` (``device_code_taken``, ``device_mac_taken``) on a duplicate, and
+        ``NotFound`` (``floor_plan_not_found``, ``building_not_found``, ...) when a placement
+        names a site that does not exist (where the store knows the sites)."""
+        ...
+
+    async def get(self, device_id: int) -> Device | None: ...
+
+    async def get_for_update(self, device_id: int) -> Device | None:
+        """The device, held against concurrent writers until the unit of work ends, so that
+        what is decided about it (deleting it with its readings) stays true."""
+        ...
+
+    async def list(
+        self, *, type: DeviceType | None = None, skip: int = 0, limit: int | None = 100
+    ) -> Sequence[Device]:
+        """Devices ordered by id, of ``type`` if given (before paging); ``limit`` None is all."""
+        ...
+
+    async def find_by_mac(self, mac_address: str) -> Sequence[Device]:
+        """Devices whose stored ``mac_address`` equals ``mac_address`` (already in stored
+        form), ordered by id."""
+        ...
+
+    async def update(self, device: Device) -> Device:
+        """Persist every field the operator sets (not ``reported_online``), with the errors of
+        ``add``; ``updated_at`` is set by the repository."""
+        ...
+
+    async def delete(self, device_id: int) -> bool:
+        """Remove the device and its readings; unknown tags it heard last forget it, its
+        status events go with it."""
+        ...
+
+
+class CollectionLogRepository(Protocol):
+    """Stored readings (``collection_logs``), newest first."""
+
+    async def add(self, log: NewCollectionLog) -> CollectionLog:
+        """Store one reading; raises ``Conflict(code="reading_exists")`` when the same tag was
+        already read by the same device at the same instant (a reading's identity)."""
+        ...
+
+    async def get(self, log_id: int) -> CollectionLog | None: ...
+
+    async def list(
+        self,
+        *,
+        device_id: int | None = None,
+        tag_id: int | None = None,
+        from_ts: datetime | None = None,
+        to_ts: datetime | None = None,
+        skip: int = 0,
+        limit: int = 100,
+    ) -> Sequence[CollectionLog]:
+        """Readings newest first (``created_at``, then id); every filter applies before
+        paging; ``from_ts`` and ``to_ts`` are inclusive."""
+        ...
+
+    async def delete(self, log_id: int) -> bool: ...
+
+    async def has_for_device(self, device_id: int) -> bool: ...
+
+    async def delete_for_device(self, device_id: int) -> int:
+        """Remove every reading of the device; returns how many there were."""
+        ...
+
+
+class GatewaySighting(msgspec.Struct, frozen=True, kw_only=True):
+    """A gateway heard from in a batch: registered on first sight.
+
+    ``last_active_at`` is when it was last heard doing anything (None when all it sent was an
+    offline report — a broker's last will speaks for a gateway that is gone, it is not the
+    gateway's own activity); ``last_offline_at`` when it last reported itself offline.
+    """
+
+    key: str
+    mac: str | None
+    last_active_at: datetime | None = None
+    last_offline_at: datetime | None = None
+    tenant: str | None = None
+    building: str | None = None
+    floor: str | None = None
+
+    @property
+    def online(self) -> bool | None:
+        """What the batch says of the gateway in the end: the later of activity and an
+        offline report wins."""
+        if self.last_offline_at is None:
+            return None if self.last_active_at is None else True
+        return self.last_active_at is not None and self.last_active_at > self.last_offline_at
+
+
+class ReadingRow(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+    device_id: int
+    tag_id: int
+    rssi: int
+    ts: datetime
+    received_at: datetime
+    raw_payload: str | None
+
+
+class UnknownTagSighting(msgspec.Struct, frozen=True, kw_only=True):
+    mac: str
+    device_id: int
+    rssi: int
+    seen_at: datetime
+    count: int
+
+
+class IngestStore(Protocol):
+    """The hot path of RTLS ingestion: set-based reads and writes for a whole batch."""
+
+    async def first_received(
+        self, receipts: Mapping[bytes, tuple[datetime, bool]]
+    ) -> Mapping[bytes, datetime]:
+        """Record when each message (by fingerprint) was received and answer when it was
+        *first* received: a new message (flag False) takes its own time, a redelivered one
+        (flag True) the time recorded when it first came, if that was committed."""
+        ...
+
+    async def forget_receipts(self, fingerprints: Sequence[bytes]) -> None:
+        """Drop receipts of messages acknowledged to the broker: no redelivery will come."""
+        ...
+
+    async def register_gateways(self, sightings: Sequence[GatewaySighting]) -> Mapping[str, int]:
+        """Device ids by gateway key, registering unknown gateways (``Gateway <MAC>``,
+        ``GW_<MAC>``; building and floor from the topic only for a new gateway) and moving
+        ``last_seen_at`` forward to ``last_active_at``."""
+        ...
+
+    async def tag_ids(self, macs: Iterable[str], *, register: bool) -> Mapping[str, int]:
+        """Ids of the registered tags among ``macs``; with ``register`` the others are
+        registered first."""
+        ...
+
+    async def add_readings(self, rows: Sequence[ReadingRow]) -> int:
+        """Store the readings not stored yet; returns how many were new."""
+        ...
+
+    async def record_unknown_tags(self, sightings: Sequence[UnknownTagSighting]) -> None: ...
+
+    async def apply_transitions(
+        self, online: Sequence[int], offline: Sequence[int], at: datetime
+    ) -> tuple[list[int], list[int]]:
+        """Persist on/offline transitions of these gateways, recording an event for each one
+        whose known state changes; returns the ids that went online and those that went
+        offline."""
+        ...
+
+    async def mark_silent_offline(self, silent_since: datetime, at: datetime) -> list[int]:
+        """Gateways known online but not heard from since ``silent_since`` become offline
+        (recording the transition); returns their ids."""
+        ...
+
+    async def prune_receipts(self, before: datetime) -> int:
+        """Forget message receipts older than ``before`` (no redelivery comes that late)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over the repositories: rolled back unless ``commit()`` was called."""
 
     @property
     def users(self) -> UserRepository: ...
+
+    @property
+    def people(self) -> PersonRepository: ...
+
+    @property
+    def person_groups(self) -> PersonGroupRepository: ...
+
+    @property
+    def tags(self) -> TagRepository: ...
+
+    @property
+    def unknown_tags(self) -> UnknownTagRepository: ...
+
+    @property
+    def devices(self) -> DeviceRepository: ...
+
+    @property
+    def collection_logs(self) -> CollectionLogRepository: ...
+
+    @property
+    def ingest(self) -> IngestStore: ...
 
     async def __aenter__(self) -> Self: ...
 

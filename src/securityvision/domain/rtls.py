@@ -1,7 +1,7 @@
 """Tags, gateways and the readings that tie them together."""
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 import msgspec
 
@@ -35,6 +35,11 @@ def is_mac(value: str) -> bool:
     return True
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A time without a zone is taken as UTC (the original stored naive UTC everywhere)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def check_rssi(rssi: int) -> int:
     if not RSSI_MIN <= rssi <= RSSI_MAX:
         raise InvalidInput(f"rssi {rssi} is outside {RSSI_MIN}..{RSSI_MAX}", code="invalid_rssi")
@@ -50,6 +55,41 @@ class Tag(msgspec.Struct, frozen=True, kw_only=True):
     person_id: int | None = None
     active: bool = True
     notes: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class NewTag(msgspec.Struct, frozen=True, kw_only=True):
+    """A tag about to be registered; ``mac_address`` already normalized."""
+
+    mac_address: str
+    label: str | None = None
+    person_id: int | None = None
+    active: bool = True
+    notes: str | None = None
+
+
+TAG_LABEL_MAX_LENGTH = 255
+
+
+def check_tag(tag: "NewTag | Tag") -> None:
+    if tag.label is not None and len(tag.label) > TAG_LABEL_MAX_LENGTH:
+        raise InvalidInput(
+            f"label must have at most {TAG_LABEL_MAX_LENGTH} characters", code="too_long"
+        )
+
+
+class UnknownTag(msgspec.Struct, frozen=True, kw_only=True):
+    """A MAC heard by gateways that no registered tag has: listed so an operator can register
+    it. ``last_device_name`` is read from the device at query time."""
+
+    mac_address: str
+    last_device_id: int | None = None
+    last_device_name: str | None = None
+    last_rssi: int | None = None
+    first_seen_at: datetime
+    last_seen_at: datetime
+    readings_count: int = 0
 
 
 class Reading(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,6 +104,39 @@ class Reading(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def key(self) -> tuple[str, str, datetime]:
         return (self.gateway_mac, self.tag_mac, self.ts)
+
+
+RAW_PAYLOAD_MAX_LENGTH = 4096
+
+
+class CollectionLog(msgspec.Struct, frozen=True, kw_only=True):
+    """A stored reading (a row of ``collection_logs``): ``created_at`` is the reading's own
+    time, ``received_at`` when the system got it."""
+
+    id: int
+    device_id: int
+    tag_id: int
+    rssi: int
+    created_at: datetime
+    received_at: datetime
+    raw_payload: str | None = None
+
+
+class NewCollectionLog(msgspec.Struct, frozen=True, kw_only=True):
+    device_id: int
+    tag_id: int
+    rssi: int
+    created_at: datetime
+    received_at: datetime
+    raw_payload: str | None = None
+
+
+def check_raw_payload(raw_payload: str | None) -> None:
+    if raw_payload is not None and len(raw_payload) > RAW_PAYLOAD_MAX_LENGTH:
+        raise InvalidInput(
+            f"raw_payload must have at most {RAW_PAYLOAD_MAX_LENGTH} characters",
+            code="raw_payload_too_long",
+        )
 
 
 # --- What a gateway's MQTT message carries, once decoded ------------------------------------

@@ -14,9 +14,11 @@ from typing import Any, TypeVar
 import click
 import msgspec
 import uvicorn
+from prometheus_client import REGISTRY
 
 from securityvision.adapters.embedded import EmbeddedBroker, EmbeddedPostgres, port_in_use
 from securityvision.adapters.postgres.migrator import apply_migrations, migration_status
+from securityvision.adapters.prometheus import WorkerMetrics
 from securityvision.application.identity import UserDraft
 from securityvision.config import ConfigError, Secret, Settings, check_serving_safety, load_settings
 from securityvision.container import build_container
@@ -24,6 +26,8 @@ from securityvision.domain.errors import DomainError, StorageError
 from securityvision.domain.identity import Role
 from securityvision.entrypoints.http import create_app
 from securityvision.entrypoints.logs import configure_logging
+from securityvision.entrypoints.simulate import simulate
+from securityvision.entrypoints.worker import IngestWorker
 
 T = TypeVar("T")
 STATE_DIR = Path(".securityvision")
@@ -113,7 +117,10 @@ async def _dev(settings: Settings, host: str, port: int) -> None:
                 )
             broker = EmbeddedBroker("127.0.0.1", settings.rtls_mqtt_port)
             await broker.start()
-            settings = msgspec.structs.replace(settings, rtls_mqtt_host="127.0.0.1")
+            # The embedded broker speaks MQTT 3.1.1 only.
+            settings = msgspec.structs.replace(
+                settings, rtls_mqtt_host="127.0.0.1", rtls_mqtt_protocol="3.1.1"
+            )
             click.echo(f"Embedded MQTT broker on 127.0.0.1:{settings.rtls_mqtt_port}")
         if not settings.database_configured:
             postgres = EmbeddedPostgres(STATE_DIR / "pgdata")
@@ -134,6 +141,8 @@ async def _serve_dev(settings: Settings, host: str, port: int) -> None:
     container = build_container(settings)
     storage = container.storage()
     await storage.open()
+    stop = asyncio.Event()
+    worker: asyncio.Task[None] | None = None
     try:
         email = settings.superadmin_email or DEV_SUPERADMIN_EMAIL
         password = settings.superadmin_password.reveal() if settings.superadmin_password else None
@@ -143,12 +152,19 @@ async def _serve_dev(settings: Settings, host: str, port: int) -> None:
         if result.generated_password is not None:
             click.echo(f"Superadmin e-mail: {result.email}")
             click.echo(f"Superadmin password: {result.generated_password}")
+        # One process, one metrics endpoint: the worker reports into the API's registry.
+        worker = asyncio.create_task(
+            IngestWorker(settings, container, WorkerMetrics(REGISTRY)).run(stop)
+        )
+        app = create_app(container, manage_storage=False)
+        config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on")
+        click.echo(f"API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+        await _QuietServer(config).serve()
     finally:
+        stop.set()
+        if worker is not None:
+            await worker
         await storage.close()
-    app = create_app(container, manage_schema=False)
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on")
-    click.echo(f"API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
-    await _QuietServer(config).serve()
     click.echo("Stopped.")
 
 
@@ -205,6 +221,44 @@ def serve(host: str, port: int, workers: int) -> None:
         log_config=None,
         proxy_headers=True,
     )
+
+
+@main.command()
+@friendly_errors
+def worker() -> None:
+    """The MQTT worker alone: ingests gateway traffic into PostgreSQL.
+
+    Many workers may run side by side; with MQTT_SHARED_GROUP set they split the load.
+    Serves its own Prometheus metrics on WORKER_METRICS_HOST:WORKER_METRICS_PORT.
+
+    \b
+    Example:  MQTT_SHARED_GROUP=ingest securityvision worker
+    """
+    settings = load_settings()
+    configure_logging(settings)
+    _run(_worker(settings))
+
+
+async def _worker(settings: Settings) -> None:
+    container = build_container(settings)
+    storage = container.storage()
+    await _settle_schema(settings)
+    await storage.open()
+    metrics = WorkerMetrics()
+    metrics.serve(settings.worker_metrics_host, settings.worker_metrics_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        click.echo(f"Worker ingesting {settings.rtls_mqtt_topic} from {settings.mqtt_host}")
+        await IngestWorker(settings, container, metrics).run(stop)
+    finally:
+        await storage.close()
+    click.echo("Stopped.")
+
+
+main.add_command(simulate)
 
 
 async def _settle_schema(settings: Settings) -> None:

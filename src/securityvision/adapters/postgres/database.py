@@ -10,7 +10,18 @@ import psycopg
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from securityvision.adapters.postgres.collection_logs import PostgresCollectionLogRepository
+from securityvision.adapters.postgres.devices import PostgresDeviceRepository
+from securityvision.adapters.postgres.ingest import PostgresIngestStore
 from securityvision.adapters.postgres.migrator import apply_migrations, migration_status
+from securityvision.adapters.postgres.people import (
+    PostgresPersonGroupRepository,
+    PostgresPersonRepository,
+)
+from securityvision.adapters.postgres.tags import (
+    PostgresTagRepository,
+    PostgresUnknownTagRepository,
+)
 from securityvision.adapters.postgres.users import PostgresUserRepository
 from securityvision.domain.errors import DomainError, StorageError
 
@@ -118,6 +129,13 @@ class PostgresUnitOfWork:
     async def __aenter__(self) -> Self:
         self._conn = await self._storage.acquire()
         self.users = PostgresUserRepository(self._conn)
+        self.people = PostgresPersonRepository(self._conn)
+        self.person_groups = PostgresPersonGroupRepository(self._conn)
+        self.tags = PostgresTagRepository(self._conn)
+        self.unknown_tags = PostgresUnknownTagRepository(self._conn)
+        self.devices = PostgresDeviceRepository(self._conn)
+        self.collection_logs = PostgresCollectionLogRepository(self._conn)
+        self.ingest = PostgresIngestStore(self._conn)
         return self
 
     async def __aexit__(

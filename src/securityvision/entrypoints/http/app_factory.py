@@ -24,7 +24,17 @@ from securityvision.entrypoints.http.auth import (
     viewers_read_only,
 )
 from securityvision.entrypoints.http.controllers.auth import AuthController
+from securityvision.entrypoints.http.controllers.collection_logs import CollectionLogsController
+from securityvision.entrypoints.http.controllers.devices import (
+    DevicesController,
+    GatewaysController,
+)
 from securityvision.entrypoints.http.controllers.health import HealthChecker, HealthController
+from securityvision.entrypoints.http.controllers.people import (
+    PeopleController,
+    PersonGroupsController,
+)
+from securityvision.entrypoints.http.controllers.tags import TagsController
 from securityvision.entrypoints.http.controllers.users import UsersController
 from securityvision.entrypoints.http.errors import EXCEPTION_HANDLERS
 
@@ -38,6 +48,36 @@ _USE_CASES = (
     "update_user",
     "delete_user",
     "list_users",
+    "create_person",
+    "update_person",
+    "delete_person",
+    "get_person",
+    "list_people",
+    "create_person_group",
+    "update_person_group",
+    "delete_person_group",
+    "get_person_group",
+    "list_person_groups",
+    "get_group_members",
+    "set_group_members",
+    "create_tag",
+    "update_tag",
+    "delete_tag",
+    "get_tag",
+    "find_tag_by_mac",
+    "list_tags",
+    "list_unknown_tags",
+    "create_device",
+    "update_device",
+    "delete_device",
+    "delete_gateways_by_mac",
+    "get_device",
+    "list_devices",
+    "list_device_statuses",
+    "add_collection_log",
+    "get_collection_log",
+    "list_collection_logs",
+    "delete_collection_log",
 )
 
 
@@ -47,13 +87,14 @@ class MetricsController(PrometheusController):
     include_in_schema = False
 
 
-def create_app(container: Container, *, manage_schema: bool = True) -> Litestar:
+def create_app(container: Container, *, manage_storage: bool = True) -> Litestar:
     """Build the API over ``container``.
 
     On start-up the app opens the storage, brings the schema up to date (or, with
     ``RUN_MIGRATIONS=0``, refuses to start on one that is behind) and bootstraps the
     superadmin from ``SUPERADMIN_*``; on shut-down it closes the storage.
-    ``manage_schema=False`` leaves the schema and the bootstrap to the caller (``dev``).
+    ``manage_storage=False`` leaves all of that to the caller (``dev``, which shares the
+    storage with the worker it runs in the same process).
     """
     settings: Settings = container.settings()
     storage = container.storage()
@@ -62,13 +103,14 @@ def create_app(container: Container, *, manage_schema: bool = True) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        if manage_schema:
-            for label in await storage.ensure_schema(apply=settings.run_migrations):
-                log.info("applied migration %s", label)
+        if not manage_storage:
+            yield
+            return
+        for label in await storage.ensure_schema(apply=settings.run_migrations):
+            log.info("applied migration %s", label)
         await storage.open()
         try:
-            if manage_schema:
-                await bootstrap_from_settings(container)
+            await bootstrap_from_settings(container)
             yield
         finally:
             await storage.close()
@@ -81,7 +123,16 @@ def create_app(container: Container, *, manage_schema: bool = True) -> Litestar:
 
     api = Router(
         path="/api/v1",
-        route_handlers=[AuthController, UsersController],
+        route_handlers=[
+            AuthController,
+            UsersController,
+            PeopleController,
+            PersonGroupsController,
+            TagsController,
+            DevicesController,
+            GatewaysController,
+            CollectionLogsController,
+        ],
         guards=[viewers_read_only],
     )
     prometheus = PrometheusConfig(

@@ -50,6 +50,12 @@ _STATUS_BY_CLASS: list[tuple[type[DomainError], int]] = [
 _STATUS_BY_CODE = {
     "invalid_credentials": HTTP_400_BAD_REQUEST,
     "email_taken": HTTP_400_BAD_REQUEST,
+    # The original answered its unique-key violations with 400.
+    "tag_mac_taken": HTTP_400_BAD_REQUEST,
+    "person_group_name_taken": HTTP_400_BAD_REQUEST,
+    "device_code_taken": HTTP_400_BAD_REQUEST,
+    "device_mac_taken": HTTP_400_BAD_REQUEST,
+    "not_a_gateway": HTTP_400_BAD_REQUEST,
 }
 
 _CODE_BY_STATUS = {

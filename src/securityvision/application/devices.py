@@ -1,0 +1,275 @@
+"""Devices: registering and placing gateways, cameras and access controllers, their online
+state, and removing them with (or without) their history."""
+
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+import msgspec
+
+from securityvision.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from securityvision.domain.devices import (
+    Device,
+    DeviceStatus,
+    DeviceType,
+    NewDevice,
+    blank_to_none,
+    check_device,
+    device_mac,
+)
+from securityvision.domain.errors import Conflict, InvalidInput, NotFound
+from securityvision.domain.rtls import as_utc
+
+_UNSET = msgspec.UNSET
+_D = TypeVar("_D", NewDevice, Device)
+
+
+class DeviceChanges(msgspec.Struct, frozen=True, kw_only=True):
+    """A partial update: UNSET fields are left as they are, None clears a field (the front
+    end's "remove from plan" sends ``{floor_plan_id: null, pos_x: null, pos_y: null}``)."""
+
+    name: str | msgspec.UnsetType = _UNSET
+    description: str | msgspec.UnsetType | None = _UNSET
+    type: DeviceType | msgspec.UnsetType = _UNSET
+    code: str | msgspec.UnsetType | None = _UNSET
+    mac_address: str | msgspec.UnsetType | None = _UNSET
+    floor_plan_id: int | msgspec.UnsetType | None = _UNSET
+    building_id: int | msgspec.UnsetType | None = _UNSET
+    floor_id: int | msgspec.UnsetType | None = _UNSET
+    location_id: int | msgspec.UnsetType | None = _UNSET
+    pos_x: float | msgspec.UnsetType | None = _UNSET
+    pos_y: float | msgspec.UnsetType | None = _UNSET
+    ip_address: str | msgspec.UnsetType | None = _UNSET
+    port: int | msgspec.UnsetType | None = _UNSET
+    username: str | msgspec.UnsetType | None = _UNSET
+    rtsp_url: str | msgspec.UnsetType | None = _UNSET
+    proxy_path: str | msgspec.UnsetType | None = _UNSET
+    central_path: str | msgspec.UnsetType | None = _UNSET
+    record_retention_minutes: int | msgspec.UnsetType | None = _UNSET
+    central_media_mtx_ip: str | msgspec.UnsetType | None = _UNSET
+    manufacturer: str | msgspec.UnsetType | None = _UNSET
+    model: str | msgspec.UnsetType | None = _UNSET
+    shard: str | msgspec.UnsetType | None = _UNSET
+    tenant: str | msgspec.UnsetType | None = _UNSET
+    analytics: tuple[str, ...] | msgspec.UnsetType = _UNSET
+    last_seen_at: datetime | msgspec.UnsetType | None = _UNSET
+
+
+class DeviceDeletion(msgspec.Struct, frozen=True, kw_only=True):
+    """What a deletion removed: the devices, and how many of their readings went with them."""
+
+    deleted_device_ids: tuple[int, ...]
+    readings_deleted: int = 0
+
+
+def _device_not_found(device_id: int) -> NotFound:
+    return NotFound(f"device {device_id} not found", code="device_not_found")
+
+
+def _normalized(device: _D) -> _D:
+    """MACs in their stored spelling, blank codes as none, naive times as UTC."""
+    return msgspec.structs.replace(
+        device,
+        name=device.name.strip(),
+        code=blank_to_none(device.code),
+        mac_address=device_mac(device.mac_address),
+        last_seen_at=None if device.last_seen_at is None else as_utc(device.last_seen_at),
+    )
+
+
+class CreateDevice:
+    """Register a device.
+
+    - A name is required; the type is BLE_GATEWAY unless said otherwise.
+    - ``mac_address`` in any MAC spelling is stored as ``AA:BB:CC:DD:EE:FF`` (a non-MAC
+      gateway id is kept as given); codes and MACs are unique (``device_code_taken``,
+      ``device_mac_taken``).
+    - A placement must name sites that exist.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(self, draft: NewDevice) -> Device:
+        new = _normalized(draft)
+        check_device(new)
+        async with self._uow() as uow:
+            device = await uow.devices.add(new)
+            await uow.commit()
+        return device
+
+
+class UpdateDevice:
+    """Change only the fields sent (the front end sends partial bodies: a drag on the plan is
+    ``{floor_plan_id, pos_x, pos_y}``, a rename ``{name}``), with the rules of
+    ``CreateDevice``; an explicit null clears a field."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(self, device_id: int, changes: DeviceChanges) -> Device:
+        values = {
+            name: value
+            for name in changes.__struct_fields__
+            if not isinstance(value := getattr(changes, name), msgspec.UnsetType)
+        }
+        async with self._uow() as uow:
+            device = await uow.devices.get(device_id)
+            if device is None:
+                raise _device_not_found(device_id)
+            if not values:
+                return device
+            updated = _normalized(msgspec.structs.replace(device, **values))
+            check_device(updated)
+            saved = await uow.devices.update(updated)
+            await uow.commit()
+        return saved
+
+
+class DeleteDevice:
+    """Remove a device.
+
+    - Its readings are history every presence report is built from: a device that has any is
+      removed only when the caller asks for the purge (``purge_related``), which removes them
+      with it; otherwise the answer is ``device_has_history`` and nothing changes.
+    - Unknown tags it heard last forget it; its status events go with it.
+    - ``gateways_only`` (the ``/devices/gateways`` routes) refuses any other type.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(
+        self, device_id: int, *, purge_related: bool = False, gateways_only: bool = False
+    ) -> DeviceDeletion:
+        async with self._uow() as uow:
+            device = await uow.devices.get_for_update(device_id)
+            if device is None:
+                raise _device_not_found(device_id)
+            if gateways_only and not device.is_gateway:
+                raise InvalidInput(
+                    f"device {device_id} is a {device.type}, not a gateway", code="not_a_gateway"
+                )
+            deletion = await _delete(uow, [device], purge_related=purge_related)
+            await uow.commit()
+        return deletion
+
+
+class DeleteGatewaysByMac:
+    """Remove the gateway(s) answering to a MAC, written in any spelling.
+
+    - MACs are unique, so at most one gateway matches; ``delete_all_matches`` is accepted for
+      the original's callers and removes every match should there ever be several.
+    - A MAC that belongs to a device of another type is refused (``not_a_gateway``).
+    - History is kept unless ``purge_related``, as in ``DeleteDevice``.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(
+        self, mac_address: str, *, delete_all_matches: bool = False, purge_related: bool = False
+    ) -> DeviceDeletion:
+        stored = device_mac(mac_address)
+        if stored is None:
+            raise InvalidInput("a MAC address is required", code="invalid_mac")
+        async with self._uow() as uow:
+            matches = list(await uow.devices.find_by_mac(stored))
+            gateways = [d for d in matches if d.is_gateway]
+            if not gateways:
+                if matches:
+                    raise InvalidInput(
+                        f"the device with MAC {stored} is not a gateway", code="not_a_gateway"
+                    )
+                raise NotFound(f"no gateway has MAC {stored}", code="gateway_not_found")
+            if len(gateways) > 1 and not delete_all_matches:
+                raise Conflict(
+                    f"{len(gateways)} gateways have MAC {stored}; send delete_all_matches=true",
+                    code="several_gateways_match",
+                )
+            locked = [
+                device
+                for gateway in gateways
+                if (device := await uow.devices.get_for_update(gateway.id)) is not None
+            ]
+            deletion = await _delete(uow, locked, purge_related=purge_related)
+            await uow.commit()
+        return deletion
+
+
+async def _delete(uow: UnitOfWork, devices: list[Device], *, purge_related: bool) -> DeviceDeletion:
+    if not purge_related:
+        for device in devices:
+            if await uow.collection_logs.has_for_device(device.id):
+                raise Conflict(
+                    f"device {device.id} has readings; delete with purge_related=true to remove"
+                    " them too",
+                    code="device_has_history",
+                )
+    purged = 0
+    for device in devices:
+        if purge_related:
+            purged += await uow.collection_logs.delete_for_device(device.id)
+        await uow.devices.delete(device.id)
+    return DeviceDeletion(deleted_device_ids=tuple(d.id for d in devices), readings_deleted=purged)
+
+
+class GetDevice:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(self, device_id: int) -> Device:
+        async with self._uow() as uow:
+            device = await uow.devices.get(device_id)
+        if device is None:
+            raise _device_not_found(device_id)
+        return device
+
+
+class ListDevices:
+    """Devices in id order, of one type if asked (filtered before paging)."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(
+        self, *, type: DeviceType | None = None, skip: int = 0, limit: int = 100
+    ) -> list[Device]:
+        async with self._uow() as uow:
+            return list(await uow.devices.list(type=type, skip=skip, limit=limit))
+
+
+class ListDeviceStatuses:
+    """Every device's (or gateway's) online state, as the status boards poll it every few
+    seconds.
+
+    - Online: heard from within ``threshold`` (DEVICE_OFFLINE_THRESHOLD_SECONDS) and not last
+      reported offline.
+    - All devices, not a first page: a board must see every gateway.
+    - Read-only: polling never records transitions or fires alerts; the worker does that, once,
+      whoever is watching.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, threshold: timedelta) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._threshold = threshold
+
+    async def execute(self, *, only_gateways: bool = False) -> list[DeviceStatus]:
+        kind = DeviceType.BLE_GATEWAY if only_gateways else None
+        async with self._uow() as uow:
+            devices = await uow.devices.list(type=kind, limit=None)
+        now = self._clock.now()
+        return [DeviceStatus.of(d, now, self._threshold) for d in devices]
+
+
+__all__ = [
+    "CreateDevice",
+    "DeleteDevice",
+    "DeleteGatewaysByMac",
+    "DeviceChanges",
+    "DeviceDeletion",
+    "GetDevice",
+    "ListDeviceStatuses",
+    "ListDevices",
+    "UpdateDevice",
+]

@@ -1,0 +1,229 @@
+"""Ingesting what gateways report: readings, gateway activity, unknown tags.
+
+The worker decodes MQTT messages into ``GatewayMessage``s (an adapter's job) and hands them to
+``IngestGatewayMessages`` in batches; one batch is one transaction, and the worker
+acknowledges the batch's messages to the broker only after it committed.
+"""
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+import msgspec
+
+from securityvision.application.ports import (
+    Clock,
+    GatewaySighting,
+    ReadingRow,
+    UnitOfWorkFactory,
+    UnknownTagSighting,
+)
+from securityvision.domain.rtls import MAX_FUTURE_SKEW_SECONDS, GatewayMessage
+
+RAW_PAYLOAD_LIMIT = 4096
+RECEIPT_RETENTION = timedelta(days=1)
+
+
+class Delivery(msgspec.Struct, frozen=True, kw_only=True):
+    """A decoded message as it arrived.
+
+    ``fingerprint`` identifies this delivery of this message — the subscriber's session, the
+    MQTT packet id and the content — so that a redelivery (``redelivered``: the broker's DUP
+    flag; the broker reuses the packet id, and cannot give it to another message while this
+    one is unacknowledged) can be recognised.
+    """
+
+    message: GatewayMessage
+    received_at: datetime
+    fingerprint: bytes
+    redelivered: bool = False
+
+
+class IngestReport(msgspec.Struct, kw_only=True):
+    """What a batch did, for metrics and logs."""
+
+    messages: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    unknown_tags: int = 0
+    rejected: Counter[str] = msgspec.field(default_factory=Counter)
+    gateways_online: list[int] = msgspec.field(default_factory=list)
+    gateways_offline: list[int] = msgspec.field(default_factory=list)
+
+
+class IngestGatewayMessages:
+    """Store one batch of decoded gateway messages in one transaction.
+
+    - A reading's identity is (gateway, tag, time): stored once, whichever message carries it.
+    - A reading without a time takes the time its message was first received; a redelivery of
+      that message reuses the first time, so it adds nothing.
+    - Late readings of any age are accepted; more than 5 minutes in the future is refused
+      (``future_timestamp``).
+    - Readings of unregistered tags are counted and listed as unknown, not stored — unless
+      ``accept_unknown_tags``, which registers the tag on first sight.
+    - Every message is activity of its gateway (registered on first sight), except a report
+      that the gateway is offline; a gateway that was not known to be online becomes so, and
+      that transition is recorded.
+    """
+
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, *, accept_unknown_tags: bool = False
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._accept_unknown_tags = accept_unknown_tags
+
+    async def execute(
+        self, deliveries: Sequence[Delivery], *, acknowledged: Sequence[bytes] = ()
+    ) -> IngestReport:
+        """Store ``deliveries``; ``acknowledged`` are the fingerprints of messages of earlier
+        batches the broker has since been told about, whose receipts are no longer needed."""
+        report = IngestReport(messages=len(deliveries))
+        for delivery in deliveries:
+            report.rejected.update(r.reason for r in delivery.message.rejections)
+        async with self._uow() as uow:
+            if acknowledged:
+                await uow.ingest.forget_receipts(acknowledged)
+            timeless = [d for d in deliveries if needs_receipt(d)]
+            first_received = (
+                await uow.ingest.first_received(
+                    {d.fingerprint: (d.received_at, d.redelivered) for d in timeless}
+                )
+                if timeless
+                else {}
+            )
+            sightings = _sightings(deliveries)
+            device_ids = await uow.ingest.register_gateways(sightings)
+            macs = {o.tag_mac for d in deliveries for o in d.message.observations}
+            tag_ids = await uow.ingest.tag_ids(macs, register=self._accept_unknown_tags)
+            rows, unknown = self._plan(deliveries, device_ids, tag_ids, first_received, report)
+            report.stored = await uow.ingest.add_readings(rows)
+            report.duplicates = len(rows) - report.stored
+            if unknown:
+                await uow.ingest.record_unknown_tags(unknown)
+            report.gateways_online, report.gateways_offline = await uow.ingest.apply_transitions(
+                [device_ids[s.key] for s in sightings if s.online is True],
+                [device_ids[s.key] for s in sightings if s.online is False],
+                self._clock.now(),
+            )
+            await uow.commit()
+        return report
+
+    def _plan(
+        self,
+        deliveries: Sequence[Delivery],
+        device_ids: Mapping[str, int],
+        tag_ids: Mapping[str, int],
+        first_received: Mapping[bytes, datetime],
+        report: IngestReport,
+    ) -> tuple[list[ReadingRow], list[UnknownTagSighting]]:
+        rows: dict[tuple[int, int, datetime], ReadingRow] = {}
+        unknown: dict[str, UnknownTagSighting] = {}
+        now = self._clock.now()
+        horizon = now + timedelta(seconds=MAX_FUTURE_SKEW_SECONDS)
+        for delivery in deliveries:
+            message = delivery.message
+            device_id = device_ids[message.gateway_key]
+            raw: str | None = None
+            for observation in message.observations:
+                ts = observation.ts or first_received.get(
+                    delivery.fingerprint, delivery.received_at
+                )
+                if ts > horizon:
+                    report.rejected["future_timestamp"] += 1
+                    continue
+                tag_id = tag_ids.get(observation.tag_mac)
+                if tag_id is None:
+                    report.unknown_tags += 1
+                    previous = unknown.get(observation.tag_mac)
+                    latest = previous is None or ts >= previous.seen_at
+                    unknown[observation.tag_mac] = UnknownTagSighting(
+                        mac=observation.tag_mac,
+                        device_id=device_id if latest or previous is None else previous.device_id,
+                        rssi=observation.rssi if latest or previous is None else previous.rssi,
+                        seen_at=ts if latest or previous is None else previous.seen_at,
+                        count=previous.count + 1 if previous else 1,
+                    )
+                    continue
+                if raw is None:
+                    raw = _raw_payload(message)
+                row = ReadingRow(
+                    device_id=device_id,
+                    tag_id=tag_id,
+                    rssi=observation.rssi,
+                    ts=ts,
+                    received_at=delivery.received_at,
+                    raw_payload=raw,
+                )
+                rows.setdefault((device_id, tag_id, ts), row)
+        return list(rows.values()), list(unknown.values())
+
+
+class DetectSilentGateways:
+    """Mark gateways offline that have been silent longer than the threshold.
+
+    - Runs periodically in every worker; the transition is recorded exactly once, whichever
+      worker sees it first (the store's conditional update decides).
+    - Old message receipts are forgotten on the way: no redelivery comes a day late.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, *, threshold: timedelta) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._threshold = threshold
+
+    async def execute(self) -> list[int]:
+        now = self._clock.now()
+        async with self._uow() as uow:
+            offline = await uow.ingest.mark_silent_offline(now - self._threshold, now)
+            await uow.ingest.prune_receipts(now - RECEIPT_RETENTION)
+            await uow.commit()
+        return offline
+
+
+def needs_receipt(delivery: Delivery) -> bool:
+    """A message with readings that carry no time of their own: its time of receipt must
+    survive a redelivery."""
+    return any(o.ts is None for o in delivery.message.observations)
+
+
+def _sightings(deliveries: Sequence[Delivery]) -> list[GatewaySighting]:
+    """One sighting per gateway in the batch, with when it was last active and last said it
+    was offline."""
+    latest: dict[str, GatewaySighting] = {}
+    for delivery in deliveries:
+        message = delivery.message
+        key = message.gateway_key
+        at = delivery.received_at
+        seen = latest.get(key) or GatewaySighting(
+            key=key,
+            mac=message.gateway_mac or message.topic.gateway_mac,
+            tenant=message.topic.tenant,
+            building=message.topic.building,
+            floor=message.topic.floor,
+        )
+        if message.online is False:
+            seen = msgspec.structs.replace(seen, last_offline_at=_later(seen.last_offline_at, at))
+        else:
+            seen = msgspec.structs.replace(seen, last_active_at=_later(seen.last_active_at, at))
+        latest[key] = seen
+    return list(latest.values())
+
+
+def _later(current: datetime | None, candidate: datetime) -> datetime:
+    return candidate if current is None or candidate > current else current
+
+
+def _raw_payload(message: GatewayMessage) -> str:
+    """A bounded trace of where a reading came from (the original stored the record)."""
+    topic = message.topic
+    text = msgspec.json.encode(
+        {
+            "gateway": message.gateway_key,
+            "kind": topic.kind,
+            "tenant": topic.tenant,
+            "building": topic.building,
+            "floor": topic.floor,
+        }
+    ).decode()
+    return text[:RAW_PAYLOAD_LIMIT]
