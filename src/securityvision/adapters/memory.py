@@ -7,7 +7,7 @@ PostgreSQL adapters, so they stay faithful.
 
 import itertools
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Self
@@ -15,12 +15,24 @@ from typing import Self
 import msgspec
 
 from securityvision.adapters.clock import SystemClock
-from securityvision.application.ports import Clock
-from securityvision.domain.devices import Device, DeviceType, NewDevice
+from securityvision.application.ports import (
+    Clock,
+    GatewaySighting,
+    ReadingRow,
+    UnknownTagSighting,
+)
+from securityvision.domain.devices import Device, DeviceStatusEvent, DeviceType, NewDevice
 from securityvision.domain.errors import Conflict, NotFound, StorageError
 from securityvision.domain.identity import NewUser, Role, User
 from securityvision.domain.people import NewPerson, NewPersonGroup, Person, PersonGroup
-from securityvision.domain.rtls import CollectionLog, NewCollectionLog, NewTag, Tag, UnknownTag
+from securityvision.domain.rtls import (
+    CollectionLog,
+    NewCollectionLog,
+    NewTag,
+    Tag,
+    UnknownTag,
+    gateway_code,
+)
 
 
 class _State(msgspec.Struct, kw_only=True):
@@ -34,6 +46,8 @@ class _State(msgspec.Struct, kw_only=True):
     collection_logs: dict[int, CollectionLog] = msgspec.field(default_factory=dict)
     # Keyed by MAC; ``last_device_name`` is not kept here but read from ``devices``.
     unknown_tags: dict[str, UnknownTag] = msgspec.field(default_factory=dict)
+    receipts: dict[bytes, datetime] = msgspec.field(default_factory=dict)
+    status_events: list[DeviceStatusEvent] = msgspec.field(default_factory=list)
 
     def clone(self) -> "_State":
         """A copy whose tables can change without touching this one (values are frozen)."""
@@ -46,6 +60,8 @@ class _State(msgspec.Struct, kw_only=True):
             devices=dict(self.devices),
             collection_logs=dict(self.collection_logs),
             unknown_tags=dict(self.unknown_tags),
+            receipts=dict(self.receipts),
+            status_events=list(self.status_events),
         )
 
 
@@ -403,6 +419,171 @@ class InMemoryCollectionLogRepository:
         return len(logs) - len(kept)
 
 
+class InMemoryIngestStore:
+    """The ingest port over the dicts; topic placement (building, floor) is PostgreSQL's
+    alone, since this adapter keeps no sites."""
+
+    def __init__(self, state: _State, ids: "itertools.count[int]", clock: Clock) -> None:
+        self._state = state
+        self._ids = ids
+        self._clock = clock
+
+    async def first_received(
+        self, receipts: Mapping[bytes, tuple[datetime, bool]]
+    ) -> Mapping[bytes, datetime]:
+        times: dict[bytes, datetime] = {}
+        for fingerprint, (at, redelivered) in receipts.items():
+            if not redelivered:
+                self._state.receipts[fingerprint] = at
+            times[fingerprint] = self._state.receipts.setdefault(fingerprint, at)
+        return times
+
+    async def forget_receipts(self, fingerprints: Sequence[bytes]) -> None:
+        for fingerprint in fingerprints:
+            self._state.receipts.pop(fingerprint, None)
+
+    async def register_gateways(self, sightings: Sequence[GatewaySighting]) -> Mapping[str, int]:
+        devices = self._state.devices
+        ids: dict[str, int] = {}
+        for s in sightings:
+            code = gateway_code(s.key, s.mac)
+            found = next(
+                (
+                    d
+                    for d in sorted(devices.values(), key=lambda d: d.id)
+                    if (s.mac and d.mac_address == s.mac) or d.code == code
+                ),
+                None,
+            )
+            if found is None:
+                now = self._clock.now()
+                found = Device(
+                    id=next(self._ids),
+                    name=f"Gateway {s.mac or s.key}",
+                    code=code,
+                    mac_address=s.mac,
+                    type=DeviceType.BLE_GATEWAY,
+                    description="Auto-created from MQTT",
+                    tenant=s.tenant,
+                    created_at=now,
+                    updated_at=now,
+                )
+            if s.last_active_at and (
+                found.last_seen_at is None or found.last_seen_at < s.last_active_at
+            ):
+                found = msgspec.structs.replace(found, last_seen_at=s.last_active_at)
+            devices[found.id] = found
+            ids[s.key] = found.id
+        return ids
+
+    async def tag_ids(self, macs: Iterable[str], *, register: bool) -> Mapping[str, int]:
+        by_mac = {t.mac_address: t.id for t in self._state.tags.values()}
+        found: dict[str, int] = {}
+        for mac in sorted(set(macs)):
+            if mac not in by_mac and register:
+                now = self._clock.now()
+                tag = Tag(
+                    id=next(self._ids),
+                    mac_address=mac,
+                    notes="Registered from MQTT (RTLS_ACCEPT_UNKNOWN_TAGS)",
+                    created_at=now,
+                    updated_at=now,
+                )
+                self._state.tags[tag.id] = tag
+                by_mac[mac] = tag.id
+            if mac in by_mac:
+                found[mac] = by_mac[mac]
+        return found
+
+    async def add_readings(self, rows: Sequence[ReadingRow]) -> int:
+        logs = self._state.collection_logs
+        taken = {(log.tag_id, log.created_at, log.device_id) for log in logs.values()}
+        inserted = 0
+        for row in rows:
+            key = (row.tag_id, row.ts, row.device_id)
+            if key in taken:
+                continue
+            taken.add(key)
+            log = CollectionLog(
+                id=next(self._ids),
+                device_id=row.device_id,
+                tag_id=row.tag_id,
+                rssi=row.rssi,
+                created_at=row.ts,
+                received_at=row.received_at,
+                raw_payload=row.raw_payload,
+            )
+            logs[log.id] = log
+            inserted += 1
+        return inserted
+
+    async def record_unknown_tags(self, sightings: Sequence[UnknownTagSighting]) -> None:
+        for s in sightings:
+            known = self._state.unknown_tags.get(s.mac)
+            if known is None:
+                self._state.unknown_tags[s.mac] = UnknownTag(
+                    mac_address=s.mac,
+                    last_device_id=s.device_id,
+                    last_rssi=s.rssi,
+                    first_seen_at=s.seen_at,
+                    last_seen_at=s.seen_at,
+                    readings_count=s.count,
+                )
+                continue
+            newer = s.seen_at >= known.last_seen_at
+            self._state.unknown_tags[s.mac] = msgspec.structs.replace(
+                known,
+                last_device_id=s.device_id if newer else known.last_device_id,
+                last_rssi=s.rssi if newer else known.last_rssi,
+                first_seen_at=min(known.first_seen_at, s.seen_at),
+                last_seen_at=max(known.last_seen_at, s.seen_at),
+                readings_count=known.readings_count + s.count,
+            )
+
+    async def apply_transitions(
+        self, online: Sequence[int], offline: Sequence[int], at: datetime
+    ) -> tuple[list[int], list[int]]:
+        return self._transition(online, True, at), self._transition(offline, False, at)
+
+    def _transition(self, device_ids: Sequence[int], online: bool, at: datetime) -> list[int]:
+        changed = []
+        for device_id in sorted(set(device_ids)):
+            device = self._state.devices.get(device_id)
+            if device is None or device.reported_online is online:
+                continue
+            self._state.devices[device_id] = msgspec.structs.replace(device, reported_online=online)
+            self._state.status_events.append(
+                DeviceStatusEvent(
+                    id=next(self._ids),
+                    device_id=device_id,
+                    online=online,
+                    occurred_at=at,
+                    last_seen_at=device.last_seen_at,
+                )
+            )
+            changed.append(device_id)
+        return changed
+
+    async def mark_silent_offline(self, silent_since: datetime, at: datetime) -> list[int]:
+        silent = [
+            d.id
+            for d in self._state.devices.values()
+            if d.type is DeviceType.BLE_GATEWAY
+            and d.reported_online is True
+            and (d.last_seen_at is None or d.last_seen_at < silent_since)
+        ]
+        return self._transition(silent, False, at)
+
+    async def prune_receipts(self, before: datetime) -> int:
+        old = [f for f, at in self._state.receipts.items() if at < before]
+        for fingerprint in old:
+            del self._state.receipts[fingerprint]
+        return len(old)
+
+    async def status_events(self, *, after_id: int = 0) -> Sequence[DeviceStatusEvent]:
+        return [e for e in self._state.status_events if e.id > after_id]
+
+
 class InMemoryUnitOfWork:
     """Works on a copy of the state and publishes it on ``commit()``; leaving the block
     without committing discards the copy, like a rolled-back transaction."""
@@ -421,6 +602,7 @@ class InMemoryUnitOfWork:
         self.unknown_tags = InMemoryUnknownTagRepository(state)
         self.devices = InMemoryDeviceRepository(state, ids, clock)
         self.collection_logs = InMemoryCollectionLogRepository(state, ids)
+        self.ingest = InMemoryIngestStore(state, ids, clock)
         return self
 
     async def __aexit__(

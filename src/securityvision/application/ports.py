@@ -11,7 +11,7 @@ from typing import Protocol, Self
 
 import msgspec
 
-from securityvision.domain.devices import Device, DeviceType, NewDevice
+from securityvision.domain.devices import Device, DeviceStatusEvent, DeviceType, NewDevice
 from securityvision.domain.identity import NewUser, Role, User
 from securityvision.domain.people import NewPerson, NewPersonGroup, Person, PersonGroup
 from securityvision.domain.rtls import CollectionLog, NewCollectionLog, NewTag, Tag, UnknownTag
@@ -318,6 +318,10 @@ class IngestStore(Protocol):
 
     async def prune_receipts(self, before: datetime) -> int:
         """Forget message receipts older than ``before`` (no redelivery comes that late)."""
+        ...
+
+    async def status_events(self, *, after_id: int = 0) -> Sequence[DeviceStatusEvent]:
+        """Recorded on/offline transitions with ids above ``after_id``, oldest first."""
         ...
 
 

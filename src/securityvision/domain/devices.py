@@ -143,3 +143,13 @@ def check_device(device: NewDevice | Device) -> None:
         raise InvalidInput(
             "record_retention_minutes cannot be negative", code="invalid_record_retention"
         )
+
+
+class DeviceStatusEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """A gateway going online or offline, as recorded once by whichever worker saw it."""
+
+    id: int
+    device_id: int
+    online: bool
+    occurred_at: datetime
+    last_seen_at: datetime | None = None

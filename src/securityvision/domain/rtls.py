@@ -40,6 +40,13 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def gateway_code(key: str, mac: str | None) -> str:
+    """The code of a gateway registered from MQTT: ``GW_<MAC without separators>``, as the
+    original named them, or ``GW_<id>`` for a gateway whose id is not a MAC."""
+    ident = mac.replace(":", "") if mac else key
+    return f"GW_{ident}"[:64]
+
+
 def check_rssi(rssi: int) -> int:
     if not RSSI_MIN <= rssi <= RSSI_MAX:
         raise InvalidInput(f"rssi {rssi} is outside {RSSI_MIN}..{RSSI_MAX}", code="invalid_rssi")

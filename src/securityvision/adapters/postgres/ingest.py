@@ -9,6 +9,8 @@ from psycopg.rows import DictRow
 
 from securityvision.adapters.postgres.partitions import ensure_daily_partitions
 from securityvision.application.ports import GatewaySighting, ReadingRow, UnknownTagSighting
+from securityvision.domain.devices import DeviceStatusEvent
+from securityvision.domain.rtls import gateway_code
 from securityvision.domain.text import slug
 
 _STAGE = """
@@ -275,11 +277,17 @@ class PostgresIngestStore:
         )
         return cursor.rowcount
 
+    async def status_events(self, *, after_id: int = 0) -> Sequence[DeviceStatusEvent]:
+        cursor = await self._conn.execute(
+            "SELECT id, device_id, online, occurred_at, last_seen_at FROM device_status_events"
+            " WHERE id > %s ORDER BY id",
+            [after_id],
+        )
+        return [DeviceStatusEvent(**row) for row in await cursor.fetchall()]
+
 
 def _gateway_code(sighting: GatewaySighting) -> str:
-    """``GW_<MAC without separators>`` as the original named them; ``GW_<id>`` otherwise."""
-    ident = sighting.mac.replace(":", "") if sighting.mac else sighting.key
-    return f"GW_{ident}"[:64]
+    return gateway_code(sighting.key, sighting.mac)
 
 
 def _floor_id(floors: list[dict[str, Any]], building_id: int, segment: str | None) -> int | None:
