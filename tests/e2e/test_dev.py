@@ -29,13 +29,13 @@ async def _read_until(stream: asyncio.StreamReader, marker: str, seen: list[str]
             return
 
 
-async def test_dev_starts_everything_prints_the_superadmin_once_and_stops_cleanly(
+async def test_dev_simulate_starts_everything_prints_the_superadmin_once_and_stops_cleanly(
     tmp_path: Path,
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_CONFIGURATION)}
     api_port, mqtt_port = free_port(), free_port()
     env["RTLS_MQTT_PORT"] = str(mqtt_port)
-    command = [sys.executable, "-m", "securityvision", "dev", "--port", str(api_port)]
+    command = [sys.executable, "-m", "securityvision", "dev", "--simulate", "--port", str(api_port)]
 
     async def run_once() -> list[str]:
         process = await asyncio.create_subprocess_exec(
@@ -79,9 +79,18 @@ async def test_dev_starts_everything_prints_the_superadmin_once_and_stops_cleanl
                 json={"email": "admin@securityvision.local", "password": password},
             )
             assert login.status_code == 200, login.text
-            token = login.json()["access_token"]
-            me = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+            headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            me = await client.get("/api/v1/auth/me", headers=headers)
             assert me.json()["role"] == "SUPERADMIN"
+            # --simulate: readings of the simulated people arrive through the worker.
+            for _ in range(100):
+                logs = await client.get("/api/v1/collection-logs/?limit=1", headers=headers)
+                if logs.json():
+                    break
+                await asyncio.sleep(0.1)
+            assert logs.json(), "no simulated reading was stored"
+            people = (await client.get("/api/v1/people/", headers=headers)).json()
+            assert any(p["full_name"].startswith("Simulated person") for p in people)
 
     first = "".join(await run_once())
     assert "Superadmin e-mail: admin@securityvision.local" in first

@@ -17,21 +17,25 @@ import uvicorn
 from prometheus_client import REGISTRY
 
 from securityvision.adapters.embedded import EmbeddedBroker, EmbeddedPostgres, port_in_use
+from securityvision.adapters.mqtt.simulator import tag_mac as simulated_tag_mac
 from securityvision.adapters.postgres.migrator import apply_migrations, migration_status
 from securityvision.adapters.prometheus import WorkerMetrics
 from securityvision.application.identity import UserDraft
+from securityvision.application.people import PersonDraft
+from securityvision.application.tags import TagDraft
 from securityvision.config import ConfigError, Secret, Settings, check_serving_safety, load_settings
-from securityvision.container import build_container
-from securityvision.domain.errors import DomainError, StorageError
+from securityvision.container import Container, build_container
+from securityvision.domain.errors import DomainError, NotFound, StorageError
 from securityvision.domain.identity import Role
 from securityvision.entrypoints.http import create_app
 from securityvision.entrypoints.logs import configure_logging
-from securityvision.entrypoints.simulate import simulate
+from securityvision.entrypoints.simulate import SimulationOptions, run_simulation, simulate
 from securityvision.entrypoints.worker import IngestWorker
 
 T = TypeVar("T")
 STATE_DIR = Path(".securityvision")
 DEV_SUPERADMIN_EMAIL = "admin@securityvision.local"
+DEV_SIMULATION_RATE = 20.0  # readings/s: lively on screen, nothing on the machine
 
 
 class Failure(click.ClickException):
@@ -80,8 +84,13 @@ def main(debug: bool) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to serve on.")
+@click.option(
+    "--simulate",
+    is_flag=True,
+    help="Also publish realistic gateway traffic (people and tags registered for it).",
+)
 @friendly_errors
-def dev(host: str, port: int) -> None:
+def dev(host: str, port: int, simulate: bool) -> None:
     """Everything in one process, for a newcomer.
 
     With no DATABASE_URL/RTLS_DB_HOST it runs an embedded PostgreSQL (data under
@@ -90,17 +99,17 @@ def dev(host: str, port: int) -> None:
     password once when SUPERADMIN_* is not set); serves the API. Ctrl-C stops it all.
 
     \b
-    Example:  securityvision dev --port 8000
+    Example:  securityvision dev --simulate
     """
     settings = load_settings(dev=True)
     configure_logging(settings)
     STATE_DIR.mkdir(mode=0o700, exist_ok=True)
     if settings.jwt_key is None:
         settings = msgspec.structs.replace(settings, jwt_secret=Secret(_dev_jwt_secret()))
-    _run(_dev(settings, host, port))
+    _run(_dev(settings, host, port, simulate))
 
 
-async def _dev(settings: Settings, host: str, port: int) -> None:
+async def _dev(settings: Settings, host: str, port: int, simulate: bool) -> None:
     postgres: EmbeddedPostgres | None = None
     broker: EmbeddedBroker | None = None
     if settings.allow_anonymous_dev_mode:
@@ -127,7 +136,7 @@ async def _dev(settings: Settings, host: str, port: int) -> None:
             uri = await asyncio.to_thread(postgres.start)
             settings = msgspec.structs.replace(settings, database_url=Secret(uri))
             click.echo(f"Embedded PostgreSQL with data in {STATE_DIR / 'pgdata'}")
-        await _serve_dev(settings, host, port)
+        await _serve_dev(settings, host, port, simulate)
     finally:
         if broker is not None:
             await broker.stop()
@@ -135,14 +144,14 @@ async def _dev(settings: Settings, host: str, port: int) -> None:
             await asyncio.to_thread(postgres.stop)
 
 
-async def _serve_dev(settings: Settings, host: str, port: int) -> None:
+async def _serve_dev(settings: Settings, host: str, port: int, simulate: bool) -> None:
     for label in await apply_migrations(settings.database_conninfo()):
         click.echo(f"Applied migration {label}")
     container = build_container(settings)
     storage = container.storage()
     await storage.open()
     stop = asyncio.Event()
-    worker: asyncio.Task[None] | None = None
+    background: list[asyncio.Task[Any]] = []
     try:
         email = settings.superadmin_email or DEV_SUPERADMIN_EMAIL
         password = settings.superadmin_password.reveal() if settings.superadmin_password else None
@@ -153,19 +162,45 @@ async def _serve_dev(settings: Settings, host: str, port: int) -> None:
             click.echo(f"Superadmin e-mail: {result.email}")
             click.echo(f"Superadmin password: {result.generated_password}")
         # One process, one metrics endpoint: the worker reports into the API's registry.
-        worker = asyncio.create_task(
-            IngestWorker(settings, container, WorkerMetrics(REGISTRY)).run(stop)
-        )
+        worker = IngestWorker(settings, container, WorkerMetrics(REGISTRY))
+        background.append(asyncio.create_task(worker.run(stop)))
+        if simulate:
+            options = msgspec.structs.replace(
+                SimulationOptions.from_settings(settings), rate=DEV_SIMULATION_RATE
+            )
+            await _register_simulated_people(container, options.tags)
+            click.echo(
+                f"Simulating {options.gateways} gateways and {options.tags} tagged people"
+                f" ({options.rate:.0f} readings/s)"
+            )
+            background.append(asyncio.create_task(run_simulation(options, stop=stop)))
         app = create_app(container, manage_storage=False)
         config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on")
         click.echo(f"API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
         await _QuietServer(config).serve()
     finally:
         stop.set()
-        if worker is not None:
-            await worker
+        await asyncio.gather(*background, return_exceptions=True)
         await storage.close()
     click.echo("Stopped.")
+
+
+async def _register_simulated_people(container: Container, tags: int) -> None:
+    """Give every simulated tag a person, so the traffic shows up as people at once; tags
+    already registered (a second run) are left as they are."""
+    for index in range(tags):
+        mac = simulated_tag_mac(index)
+        try:
+            await container.find_tag_by_mac().execute(mac)
+            continue
+        except NotFound:
+            pass
+        person = await container.create_person().execute(
+            PersonDraft(full_name=f"Simulated person {index + 1}", notes="securityvision dev")
+        )
+        await container.create_tag().execute(
+            TagDraft(mac_address=mac, label=f"Badge {index + 1}", person_id=person.person.id)
+        )
 
 
 class _QuietServer(uvicorn.Server):
