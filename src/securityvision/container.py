@@ -5,24 +5,37 @@ services swap any provider with keyword overrides (``build_container(settings,
 storage=InMemoryStorage())``) instead of patching.
 """
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from dependency_injector import containers, providers
 
 from securityvision.adapters.clock import SystemClock
-from securityvision.adapters.memory import InMemoryStorage
+from securityvision.adapters.media import FilesystemMediaStore, InMemoryMediaStore
+from securityvision.adapters.memory import InMemoryPositionQueries, InMemoryStorage
+from securityvision.adapters.mqtt.publisher import MqttPublisher
 from securityvision.adapters.postgres.database import PostgresStorage
+from securityvision.adapters.postgres.positions import PostgresPositionQueries
+from securityvision.adapters.relay_metrics import RelayMetrics
 from securityvision.adapters.security import (
     Argon2PasswordHasher,
     JwtTokenService,
     TokenSecretGenerator,
 )
+from securityvision.application.access_control import AccessControl
 from securityvision.application.collection_logs import (
     AddCollectionLog,
     DeleteCollectionLog,
     GetCollectionLog,
     ListCollectionLogs,
+)
+from securityvision.application.device_users import (
+    CreateDeviceUser,
+    DeleteDeviceUser,
+    GetDeviceUser,
+    ListDeviceUsers,
+    UpdateDeviceUser,
 )
 from securityvision.application.devices import (
     CreateDevice,
@@ -44,6 +57,18 @@ from securityvision.application.identity import (
     UpdateUser,
 )
 from securityvision.application.ingest import DetectSilentGateways, IngestGatewayMessages
+from securityvision.application.locations import (
+    CreateLocation,
+    CreateLocationRule,
+    DeleteLocation,
+    DeleteLocationRule,
+    GetLocation,
+    ListLocationRules,
+    ListLocations,
+    UpdateLocation,
+    UpdateLocationRule,
+)
+from securityvision.application.media import ReadMedia
 from securityvision.application.people import (
     CreatePerson,
     CreatePersonGroup,
@@ -59,6 +84,35 @@ from securityvision.application.people import (
     UpdatePersonGroup,
 )
 from securityvision.application.ports import Clock
+from securityvision.application.positions import (
+    CurrentPositions,
+    PersonCurrentLocation,
+    PositionQueries,
+    PositionsByDevice,
+)
+from securityvision.application.presence import PresenceFollower
+from securityvision.application.relay import OutboxRelay
+from securityvision.application.sites import (
+    CreateBuilding,
+    CreateFloor,
+    CreateFloorPlan,
+    DeleteBuilding,
+    DeleteFloor,
+    DeleteFloorPlan,
+    GetBuilding,
+    GetBuildingByCode,
+    GetFloor,
+    GetFloorPlan,
+    ListBuildingFloorPlans,
+    ListBuildings,
+    ListFloorPlanDevices,
+    ListFloorPlans,
+    ListFloors,
+    SetFloorPlanImage,
+    UpdateBuilding,
+    UpdateFloor,
+    UpdateFloorPlan,
+)
 from securityvision.application.tags import (
     CreateTag,
     DeleteTag,
@@ -69,6 +123,8 @@ from securityvision.application.tags import (
     UpdateTag,
 )
 from securityvision.config import ConfigError, Settings
+from securityvision.domain.access_control import AccessControlTopics
+from securityvision.domain.outbox import MQTT_CHANNEL
 
 
 def _token_service(settings: Settings, clock: Clock) -> JwtTokenService:
@@ -84,6 +140,49 @@ def _token_service(settings: Settings, clock: Clock) -> JwtTokenService:
     )
 
 
+def _day_of(settings: Settings) -> Callable[[datetime], date]:
+    """Days of the presence time zone (read at run time: no migration to change it)."""
+    zone = settings.presence_zone
+
+    def day_of(ts: datetime) -> date:
+        return ts.astimezone(zone).date()
+
+    return day_of
+
+
+def _access_control(settings: Settings, clock: Clock) -> AccessControl:
+    """Publications are enqueued only when there is a broker to publish them to, as the
+    original (ACCESS_CONTROL_MQTT_ENABLED and RTLS_MQTT_ENABLED): otherwise they would pile
+    up in the outbox for ever."""
+    if not (settings.access_control_mqtt_enabled and settings.rtls_mqtt_enabled):
+        return AccessControl()
+    topics = AccessControlTopics(
+        base_topic=settings.access_control_mqtt_base_topic,
+        projection_topic=settings.access_control_mqtt_topic,
+        tenant=settings.access_control_tenant,
+    )
+    return AccessControl(topics, clock)
+
+
+def _mqtt_publisher(settings: Settings) -> MqttPublisher:
+    password = settings.rtls_mqtt_password
+    return MqttPublisher(
+        host=settings.mqtt_host,
+        port=settings.rtls_mqtt_port,
+        username=settings.rtls_mqtt_username,
+        password=password.reveal() if password else None,
+        tls=settings.rtls_mqtt_tls,
+    )
+
+
+def _position_queries(storage: object) -> PositionQueries:
+    if isinstance(storage, InMemoryStorage):
+        return InMemoryPositionQueries(storage)
+    if isinstance(storage, PostgresStorage):
+        return PostgresPositionQueries(storage)
+    raise TypeError(f"no position queries for {type(storage).__name__}")
+
+
 def _postgres(settings: Settings) -> PostgresStorage:
     return PostgresStorage(settings.database_conninfo())
 
@@ -97,9 +196,23 @@ class Container(containers.DeclarativeContainer):
     password_hasher = providers.Singleton(Argon2PasswordHasher)
     token_service = providers.Singleton(_token_service, settings, clock)
     secret_generator = providers.Singleton(TokenSecretGenerator)
+    # Uploaded and fetched images under MEDIA_ROOT, served at /media/ (created on first save).
+    media_store = providers.Singleton(FilesystemMediaStore, settings.provided.media_root)
+    access_control = providers.Singleton(_access_control, settings, clock)
+    # The outbox relay of MQTT publications (docs/access-control.md): entrypoints run it.
+    mqtt_publisher = providers.Singleton(_mqtt_publisher, settings)
+    relay_metrics = providers.Singleton(RelayMetrics.for_registry)
 
     # Use cases
     unit_of_work = storage.provided.unit_of_work
+    mqtt_relay = providers.Singleton(
+        OutboxRelay,
+        channel=MQTT_CHANNEL,
+        uow=unit_of_work,
+        publisher=mqtt_publisher,
+        locks=storage.provided.locks,
+        observer=relay_metrics,
+    )
     create_user = providers.Factory(CreateUser, uow=unit_of_work, hasher=password_hasher)
     login = providers.Factory(
         Login,
@@ -116,11 +229,32 @@ class Container(containers.DeclarativeContainer):
     sign_up = providers.Factory(
         SignUp, create=create_user, uow=unit_of_work, dev_mode=settings.provided.dev_mode
     )
+    presence_follower = providers.Singleton(
+        PresenceFollower,
+        session_gap=providers.Callable(
+            lambda s: timedelta(seconds=s.presence_session_gap_seconds), settings
+        ),
+        day_of=providers.Callable(_day_of, settings),
+    )
+    position_queries = providers.Singleton(_position_queries, storage)
+    current_positions = providers.Factory(
+        CurrentPositions,
+        queries=position_queries,
+        clock=clock,
+        stale_after=providers.Callable(
+            lambda s: timedelta(seconds=s.position_stale_threshold_seconds), settings
+        ),
+    )
+    positions_by_device = providers.Factory(PositionsByDevice, current=current_positions)
+    person_current_location = providers.Factory(
+        PersonCurrentLocation, uow=unit_of_work, queries=position_queries
+    )
     ingest_gateway_messages = providers.Factory(
         IngestGatewayMessages,
         uow=unit_of_work,
         clock=clock,
         accept_unknown_tags=settings.provided.rtls_accept_unknown_tags,
+        presence=presence_follower,
     )
     detect_silent_gateways = providers.Factory(
         DetectSilentGateways,
@@ -135,9 +269,9 @@ class Container(containers.DeclarativeContainer):
     )
 
     # People, tags, devices, readings (RTLS register)
-    create_person = providers.Factory(CreatePerson, uow=unit_of_work)
-    update_person = providers.Factory(UpdatePerson, uow=unit_of_work)
-    delete_person = providers.Factory(DeletePerson, uow=unit_of_work)
+    create_person = providers.Factory(CreatePerson, uow=unit_of_work, access_control=access_control)
+    update_person = providers.Factory(UpdatePerson, uow=unit_of_work, access_control=access_control)
+    delete_person = providers.Factory(DeletePerson, uow=unit_of_work, access_control=access_control)
     get_person = providers.Factory(GetPerson, uow=unit_of_work)
     list_people = providers.Factory(ListPeople, uow=unit_of_work)
     create_person_group = providers.Factory(CreatePersonGroup, uow=unit_of_work)
@@ -154,10 +288,12 @@ class Container(containers.DeclarativeContainer):
     find_tag_by_mac = providers.Factory(FindTagByMac, uow=unit_of_work)
     list_tags = providers.Factory(ListTags, uow=unit_of_work)
     list_unknown_tags = providers.Factory(ListUnknownTags, uow=unit_of_work)
-    create_device = providers.Factory(CreateDevice, uow=unit_of_work)
-    update_device = providers.Factory(UpdateDevice, uow=unit_of_work)
-    delete_device = providers.Factory(DeleteDevice, uow=unit_of_work)
-    delete_gateways_by_mac = providers.Factory(DeleteGatewaysByMac, uow=unit_of_work)
+    create_device = providers.Factory(CreateDevice, uow=unit_of_work, access_control=access_control)
+    update_device = providers.Factory(UpdateDevice, uow=unit_of_work, access_control=access_control)
+    delete_device = providers.Factory(DeleteDevice, uow=unit_of_work, access_control=access_control)
+    delete_gateways_by_mac = providers.Factory(
+        DeleteGatewaysByMac, uow=unit_of_work, access_control=access_control
+    )
     get_device = providers.Factory(GetDevice, uow=unit_of_work)
     list_devices = providers.Factory(ListDevices, uow=unit_of_work)
     list_device_statuses = providers.Factory(
@@ -168,10 +304,81 @@ class Container(containers.DeclarativeContainer):
             lambda s: timedelta(seconds=s.device_offline_threshold_seconds), settings
         ),
     )
-    add_collection_log = providers.Factory(AddCollectionLog, uow=unit_of_work, clock=clock)
+    add_collection_log = providers.Factory(
+        AddCollectionLog, uow=unit_of_work, clock=clock, presence=presence_follower
+    )
     get_collection_log = providers.Factory(GetCollectionLog, uow=unit_of_work)
     list_collection_logs = providers.Factory(ListCollectionLogs, uow=unit_of_work)
     delete_collection_log = providers.Factory(DeleteCollectionLog, uow=unit_of_work)
+
+    # Sites: buildings, floors, floor plans (and their images), locations, device users
+    create_building = providers.Factory(CreateBuilding, uow=unit_of_work)
+    update_building = providers.Factory(
+        UpdateBuilding, uow=unit_of_work, access_control=access_control
+    )
+    delete_building = providers.Factory(
+        DeleteBuilding, uow=unit_of_work, access_control=access_control
+    )
+    get_building = providers.Factory(GetBuilding, uow=unit_of_work)
+    get_building_by_code = providers.Factory(GetBuildingByCode, uow=unit_of_work)
+    list_buildings = providers.Factory(ListBuildings, uow=unit_of_work)
+    list_building_floor_plans = providers.Factory(ListBuildingFloorPlans, uow=unit_of_work)
+    create_floor = providers.Factory(CreateFloor, uow=unit_of_work)
+    update_floor = providers.Factory(UpdateFloor, uow=unit_of_work, access_control=access_control)
+    delete_floor = providers.Factory(DeleteFloor, uow=unit_of_work, access_control=access_control)
+    get_floor = providers.Factory(GetFloor, uow=unit_of_work)
+    list_floors = providers.Factory(ListFloors, uow=unit_of_work)
+    create_floor_plan = providers.Factory(
+        CreateFloorPlan, uow=unit_of_work, access_control=access_control
+    )
+    update_floor_plan = providers.Factory(
+        UpdateFloorPlan, uow=unit_of_work, access_control=access_control
+    )
+    delete_floor_plan = providers.Factory(
+        DeleteFloorPlan, uow=unit_of_work, access_control=access_control
+    )
+    get_floor_plan = providers.Factory(GetFloorPlan, uow=unit_of_work)
+    list_floor_plans = providers.Factory(ListFloorPlans, uow=unit_of_work)
+    list_floor_plan_devices = providers.Factory(ListFloorPlanDevices, uow=unit_of_work)
+    set_floor_plan_image = providers.Factory(
+        SetFloorPlanImage,
+        uow=unit_of_work,
+        media=media_store,
+        max_bytes=settings.provided.media_max_bytes,
+    )
+    read_media = providers.Factory(ReadMedia, media=media_store)
+    create_location = providers.Factory(
+        CreateLocation, uow=unit_of_work, access_control=access_control
+    )
+    update_location = providers.Factory(
+        UpdateLocation, uow=unit_of_work, access_control=access_control
+    )
+    delete_location = providers.Factory(
+        DeleteLocation, uow=unit_of_work, access_control=access_control
+    )
+    get_location = providers.Factory(GetLocation, uow=unit_of_work)
+    list_locations = providers.Factory(ListLocations, uow=unit_of_work)
+    create_location_rule = providers.Factory(
+        CreateLocationRule, uow=unit_of_work, access_control=access_control
+    )
+    update_location_rule = providers.Factory(
+        UpdateLocationRule, uow=unit_of_work, access_control=access_control
+    )
+    delete_location_rule = providers.Factory(
+        DeleteLocationRule, uow=unit_of_work, access_control=access_control
+    )
+    list_location_rules = providers.Factory(ListLocationRules, uow=unit_of_work)
+    create_device_user = providers.Factory(
+        CreateDeviceUser, uow=unit_of_work, access_control=access_control
+    )
+    update_device_user = providers.Factory(
+        UpdateDeviceUser, uow=unit_of_work, access_control=access_control
+    )
+    delete_device_user = providers.Factory(
+        DeleteDeviceUser, uow=unit_of_work, access_control=access_control
+    )
+    get_device_user = providers.Factory(GetDeviceUser, uow=unit_of_work)
+    list_device_users = providers.Factory(ListDeviceUsers, uow=unit_of_work)
 
 
 def build_container(settings: Settings, *, memory: bool = False, **overrides: Any) -> Container:
@@ -180,6 +387,7 @@ def build_container(settings: Settings, *, memory: bool = False, **overrides: An
     container = Container(settings=settings)
     if memory:
         container.storage.override(providers.Singleton(InMemoryStorage, clock=container.clock))
+        container.media_store.override(providers.Singleton(InMemoryMediaStore))
     for name, value in overrides.items():
         provider = getattr(container, name, None)
         if not isinstance(provider, providers.Provider):

@@ -94,8 +94,12 @@ async def test_a_reading_is_stored_once_by_its_identity(storage: Storage) -> Non
             received_at=T0,
             raw_payload="{}",
         )
-        assert await uow.ingest.add_readings([row, later]) == 2
-        assert await uow.ingest.add_readings([row]) == 0
+        new = await uow.ingest.add_readings([row, later])
+        assert sorted((r.tag_id, r.device_id, r.ts, r.rssi) for r in new) == [
+            (tag.id, gateway, T0, -60),
+            (tag.id, gateway, T0 + timedelta(seconds=1), -61),
+        ]
+        assert await uow.ingest.add_readings([row]) == []
         await uow.commit()
     async with storage.unit_of_work() as uow:
         stored = await uow.collection_logs.list(tag_id=tag.id)

@@ -79,8 +79,11 @@ async def test_the_front_ends_floor_plan_editor_bodies_change_only_what_they_sen
         path, json={"floor_plan_id": plan, "pos_x": 0.42, "pos_y": 0.17}, headers=root_headers
     )
     assert dragged.status_code == 200
+    # A bare drag places the device on the plan's floor and building too.
     assert dragged.json() == gateway | {
         "floor_plan_id": plan,
+        "floor_id": floor,
+        "building_id": building,
         "pos_x": 0.42,
         "pos_y": 0.17,
         "updated_at": dragged.json()["updated_at"],

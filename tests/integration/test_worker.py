@@ -64,7 +64,7 @@ async def running_worker(
     metrics = WorkerMetrics()
     stop = asyncio.Event()
     task = asyncio.create_task(IngestWorker(settings, container, metrics).run(stop))
-    await asyncio.sleep(0.5)  # subscribed before anyone publishes
+    await wait_for(lambda: subscribed(metrics), what="the worker to subscribe")
     try:
         yield migrated, prefix, metrics
     finally:
@@ -81,6 +81,10 @@ def fixture_message(name: str, prefix: str) -> tuple[str, bytes]:
         if p.suffix not in (".topic",) and not p.name.endswith(".expect.json")
     )
     return topic.replace("rtls/gateways", prefix, 1), payload_file.read_bytes()
+
+
+async def subscribed(metrics: WorkerMetrics) -> bool:
+    return metrics.registry.get_sample_value("securityvision_broker_connected") == 1
 
 
 def processed(metrics: WorkerMetrics) -> float:
@@ -241,7 +245,7 @@ async def test_a_gateway_silent_past_the_threshold_goes_offline_and_back_online(
         return [bool(row[0]) for row in rows]
 
     try:
-        await asyncio.sleep(0.5)
+        await wait_for(lambda: subscribed(metrics), what="the worker to subscribe")
         await publish(mqtt_address.host, mqtt_address.port, [heartbeat])
 
         async def online_once() -> bool:

@@ -1,7 +1,5 @@
 """Domain rules: MACs, roles, incidents, presence sessions."""
 
-import itertools
-import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,7 +21,6 @@ from securityvision.domain.incidents import (
     change_status,
     sla_minutes_for,
 )
-from securityvision.domain.presence import Sighting, sessionize
 from securityvision.domain.rtls import check_rssi, is_mac, normalize_mac
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -143,37 +140,3 @@ def test_sla_defaults_by_severity_unless_the_group_sets_one() -> None:
     assert sla_minutes_for(Severity.CRITICAL) == 15
     assert sla_minutes_for(Severity.LOW) == 1440
     assert sla_minutes_for(Severity.LOW, group_default=30) == 30
-
-
-sightings = st.lists(
-    st.builds(
-        Sighting,
-        tag_id=st.integers(1, 3),
-        device_id=st.integers(1, 3),
-        ts=st.integers(0, 600).map(lambda s: T0 + timedelta(seconds=s)),
-        rssi=st.integers(-100, -30),
-    ),
-    max_size=60,
-)
-
-
-@given(sightings, st.randoms(use_true_random=False))
-def test_sessions_do_not_depend_on_arrival_order(items: list[Sighting], rnd: random.Random) -> None:
-    shuffled = list(items)
-    rnd.shuffle(shuffled)
-    gap = timedelta(seconds=15)
-    assert sessionize(items, gap) == sessionize(shuffled, gap)
-
-
-@given(sightings)
-def test_sessions_of_a_pair_never_overlap_and_samples_add_up(items: list[Sighting]) -> None:
-    gap = timedelta(seconds=15)
-    sessions = sessionize(items, gap)
-    assert sum(s.samples_count for s in sessions) == len(items)
-    by_pair: dict[tuple[int, int], list[tuple[datetime, datetime]]] = {}
-    for s in sessions:
-        by_pair.setdefault((s.tag_id, s.device_id), []).append((s.started_at, s.ended_at))
-    for spans in by_pair.values():
-        spans.sort()
-        for (_, end), (start, _) in itertools.pairwise(spans):
-            assert start - end > gap

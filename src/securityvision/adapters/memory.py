@@ -8,23 +8,39 @@ PostgreSQL adapters, so they stay faithful.
 import itertools
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Self
 
 import msgspec
 
 from securityvision.adapters.clock import SystemClock
+from securityvision.adapters.memory_outbox import InMemoryLocks, InMemoryOutbox
+from securityvision.adapters.memory_sites import (
+    InMemoryBuildingRepository,
+    InMemoryDeviceUserRepository,
+    InMemoryFloorPlanRepository,
+    InMemoryFloorRepository,
+    InMemoryLocationRepository,
+    InMemoryLocationRuleRepository,
+    SiteTables,
+    check_placement,
+    forget_device,
+    forget_person,
+)
 from securityvision.application.ports import (
     Clock,
     GatewaySighting,
     ReadingRow,
     UnknownTagSighting,
 )
+from securityvision.application.positions import PositionFilter, PositionView
 from securityvision.domain.devices import Device, DeviceStatusEvent, DeviceType, NewDevice
 from securityvision.domain.errors import Conflict, NotFound, StorageError
 from securityvision.domain.identity import NewUser, Role, User
+from securityvision.domain.outbox import OutboxMessage
 from securityvision.domain.people import NewPerson, NewPersonGroup, Person, PersonGroup
+from securityvision.domain.presence import PresenceSession, Sighting, TagPosition
 from securityvision.domain.rtls import (
     CollectionLog,
     NewCollectionLog,
@@ -48,6 +64,11 @@ class _State(msgspec.Struct, kw_only=True):
     unknown_tags: dict[str, UnknownTag] = msgspec.field(default_factory=dict)
     receipts: dict[bytes, datetime] = msgspec.field(default_factory=dict)
     status_events: list[DeviceStatusEvent] = msgspec.field(default_factory=list)
+    outbox: dict[int, OutboxMessage] = msgspec.field(default_factory=dict)
+    sessions: dict[int, PresenceSession] = msgspec.field(default_factory=dict)
+    positions: dict[int, TagPosition] = msgspec.field(default_factory=dict)
+    # Buildings, floors, plans, locations and their rules, device users (memory_sites.py).
+    sites: SiteTables = msgspec.field(default_factory=SiteTables)
 
     def clone(self) -> "_State":
         """A copy whose tables can change without touching this one (values are frozen)."""
@@ -62,6 +83,10 @@ class _State(msgspec.Struct, kw_only=True):
             unknown_tags=dict(self.unknown_tags),
             receipts=dict(self.receipts),
             status_events=list(self.status_events),
+            outbox=dict(self.outbox),
+            sessions=dict(self.sessions),
+            positions=dict(self.positions),
+            sites=self.sites.clone(),
         )
 
 
@@ -145,6 +170,7 @@ class InMemoryPersonRepository:
         if self._state.people.pop(person_id, None) is None:
             return False
         self._state.memberships = {m for m in self._state.memberships if m[1] != person_id}
+        forget_person(self._state.sites, person_id)
         for tag in list(self._state.tags.values()):
             if tag.person_id == person_id:
                 self._state.tags[tag.id] = msgspec.structs.replace(tag, person_id=None)
@@ -292,8 +318,7 @@ class InMemoryUnknownTagRepository:
 
 
 class InMemoryDeviceRepository:
-    """Sites (floor plans, buildings, ...) are not kept in memory, so placements are not
-    checked against them here; PostgreSQL checks them."""
+    """Placements are checked against the in-memory sites, as PostgreSQL's keys do."""
 
     def __init__(self, state: _State, ids: "itertools.count[int]", clock: Clock) -> None:
         self._state = state
@@ -313,6 +338,7 @@ class InMemoryDeviceRepository:
 
     async def add(self, device: NewDevice) -> Device:
         self._check_unique(device)
+        check_placement(self._state.sites, device)
         now = self._clock.now()
         stored = Device(
             id=next(self._ids), created_at=now, updated_at=now, **msgspec.structs.asdict(device)
@@ -327,11 +353,21 @@ class InMemoryDeviceRepository:
         return self._state.devices.get(device_id)
 
     async def list(
-        self, *, type: DeviceType | None = None, skip: int = 0, limit: int | None = 100
+        self,
+        *,
+        type: DeviceType | None = None,
+        floor_plan_id: int | None = None,
+        floor_id: int | None = None,
+        skip: int = 0,
+        limit: int | None = 100,
     ) -> Sequence[Device]:
         devices = sorted(self._state.devices.values(), key=lambda d: d.id)
         if type is not None:
             devices = [d for d in devices if d.type is type]
+        if floor_plan_id is not None:
+            devices = [d for d in devices if d.floor_plan_id == floor_plan_id]
+        if floor_id is not None:
+            devices = [d for d in devices if d.floor_id == floor_id]
         return devices[skip:] if limit is None else devices[skip : skip + limit]
 
     async def find_by_mac(self, mac_address: str) -> Sequence[Device]:
@@ -345,6 +381,7 @@ class InMemoryDeviceRepository:
         if current is None:
             raise StorageError(f"device {device.id} vanished")
         self._check_unique(device, device.id)
+        check_placement(self._state.sites, device)
         stored = msgspec.structs.replace(
             device, reported_online=current.reported_online, updated_at=self._clock.now()
         )
@@ -354,6 +391,7 @@ class InMemoryDeviceRepository:
     async def delete(self, device_id: int) -> bool:
         if self._state.devices.pop(device_id, None) is None:
             return False
+        forget_device(self._state.sites, device_id)
         logs = self._state.collection_logs
         self._state.collection_logs = {i: r for i, r in logs.items() if r.device_id != device_id}
         for mac, unknown in list(self._state.unknown_tags.items()):
@@ -495,10 +533,10 @@ class InMemoryIngestStore:
                 found[mac] = by_mac[mac]
         return found
 
-    async def add_readings(self, rows: Sequence[ReadingRow]) -> int:
+    async def add_readings(self, rows: Sequence[ReadingRow]) -> Sequence[ReadingRow]:
         logs = self._state.collection_logs
         taken = {(log.tag_id, log.created_at, log.device_id) for log in logs.values()}
-        inserted = 0
+        inserted: list[ReadingRow] = []
         for row in rows:
             key = (row.tag_id, row.ts, row.device_id)
             if key in taken:
@@ -514,7 +552,7 @@ class InMemoryIngestStore:
                 raw_payload=row.raw_payload,
             )
             logs[log.id] = log
-            inserted += 1
+            inserted.append(row)
         return inserted
 
     async def record_unknown_tags(self, sightings: Sequence[UnknownTagSighting]) -> None:
@@ -584,6 +622,45 @@ class InMemoryIngestStore:
         return [e for e in self._state.status_events if e.id > after_id]
 
 
+class InMemoryPresenceStore:
+    def __init__(self, state: _State, ids: "itertools.count[int]") -> None:
+        self._state = state
+        self._ids = ids
+
+    async def lock_tags(self, tag_ids: Iterable[int]) -> None:
+        return None  # one process, one event loop: units of work do not interleave here
+
+    async def sessions_near(
+        self, sightings: Sequence[Sighting], gap: timedelta
+    ) -> Sequence[PresenceSession]:
+        return [
+            session
+            for session in self._state.sessions.values()
+            if any(
+                s.tag_id == session.tag_id
+                and s.device_id == session.device_id
+                and session.started_at - gap <= s.ts <= session.ended_at + gap
+                for s in sightings
+            )
+        ]
+
+    async def replace_sessions(
+        self, replaced: Sequence[int], added: Sequence[PresenceSession]
+    ) -> None:
+        for session_id in replaced:
+            self._state.sessions.pop(session_id, None)
+        for session in added:
+            new_id = next(self._ids)
+            self._state.sessions[new_id] = msgspec.structs.replace(session, id=new_id)
+
+    async def positions(self, tag_ids: Iterable[int]) -> Mapping[int, TagPosition]:
+        return {t: self._state.positions[t] for t in tag_ids if t in self._state.positions}
+
+    async def save_positions(self, positions: Iterable[TagPosition]) -> None:
+        for position in positions:
+            self._state.positions[position.tag_id] = position
+
+
 class InMemoryUnitOfWork:
     """Works on a copy of the state and publishes it on ``commit()``; leaving the block
     without committing discards the copy, like a rolled-back transaction."""
@@ -603,6 +680,14 @@ class InMemoryUnitOfWork:
         self.devices = InMemoryDeviceRepository(state, ids, clock)
         self.collection_logs = InMemoryCollectionLogRepository(state, ids)
         self.ingest = InMemoryIngestStore(state, ids, clock)
+        self.outbox = InMemoryOutbox(state.outbox, ids, clock)
+        self.presence = InMemoryPresenceStore(state, ids)
+        self.buildings = InMemoryBuildingRepository(state, ids, clock)
+        self.floors = InMemoryFloorRepository(state, ids, clock)
+        self.floor_plans = InMemoryFloorPlanRepository(state, ids, clock)
+        self.locations = InMemoryLocationRepository(state, ids, clock)
+        self.location_rules = InMemoryLocationRuleRepository(state, ids, clock)
+        self.device_users = InMemoryDeviceUserRepository(state, ids, clock)
         return self
 
     async def __aexit__(
@@ -639,11 +724,16 @@ class InMemoryStorage:
         self.state = _State()
         self.ids = itertools.count(1)
         self._login_attempts = InMemoryLoginAttempts()
+        self._locks = InMemoryLocks()
         self.is_open = False
 
     @property
     def login_attempts(self) -> InMemoryLoginAttempts:
         return self._login_attempts
+
+    @property
+    def locks(self) -> InMemoryLocks:
+        return self._locks
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self)
@@ -659,3 +749,68 @@ class InMemoryStorage:
 
     async def ping(self) -> None:
         return None
+
+
+class InMemoryPositionQueries:
+    """The positions read model over the in-memory state, joined as PostgreSQL joins it."""
+
+    def __init__(self, storage: InMemoryStorage) -> None:
+        self._storage = storage
+
+    async def current(self, where: PositionFilter) -> list[PositionView]:
+        state = self._storage.state
+        sites = state.sites
+        newest: dict[int, PositionView] = {}
+        for position in state.positions.values():
+            tag = state.tags.get(position.tag_id)
+            person = state.people.get(tag.person_id) if tag and tag.person_id else None
+            device = state.devices.get(position.device_id)
+            if tag is None or person is None or device is None:
+                continue
+            plan = sites.floor_plans.get(device.floor_plan_id) if device.floor_plan_id else None
+            floor = sites.floors.get(plan.floor_id) if plan else None
+            building = sites.buildings.get(floor.building_id) if floor else None
+            view = PositionView(
+                person_id=person.id,
+                person_full_name=person.full_name,
+                tag_id=tag.id,
+                tag_mac_address=tag.mac_address,
+                device_id=device.id,
+                device_name=device.name,
+                device_mac_address=device.mac_address,
+                device_pos_x=device.pos_x,
+                device_pos_y=device.pos_y,
+                floor_plan_id=plan.id if plan else None,
+                floor_plan_name=plan.name if plan else None,
+                floor_plan_image_url=plan.image_url if plan else None,
+                floor_id=floor.id if floor else None,
+                floor_name=floor.name if floor else None,
+                building_id=building.id if building else None,
+                building_name=building.name if building else None,
+                last_seen_at=position.last_seen_at,
+                confidence=position.confidence,
+            )
+            if not _matches(view, where, person.active and tag.active, state.memberships):
+                continue
+            if person.id not in newest or newest[person.id].last_seen_at < view.last_seen_at:
+                newest[person.id] = view
+        return sorted(newest.values(), key=lambda v: v.person_id)
+
+
+def _matches(
+    view: PositionView, where: PositionFilter, active: bool, memberships: set[tuple[int, int]]
+) -> bool:
+    wanted = {
+        "person_id": where.person_id,
+        "device_id": where.device_id,
+        "floor_plan_id": where.floor_plan_id,
+        "floor_id": where.floor_id,
+        "building_id": where.building_id,
+    }
+    if any(value is not None and getattr(view, name) != value for name, value in wanted.items()):
+        return False
+    if where.seen_since is not None and view.last_seen_at < where.seen_since:
+        return False
+    if where.only_active_people and not active:
+        return False
+    return where.group_id is None or (where.group_id, view.person_id) in memberships

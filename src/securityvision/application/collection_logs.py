@@ -6,7 +6,9 @@ from datetime import datetime, timedelta
 import msgspec
 
 from securityvision.application.ports import Clock, UnitOfWorkFactory
+from securityvision.application.presence import PresenceFollower
 from securityvision.domain.errors import InvalidInput, NotFound
+from securityvision.domain.presence import Sighting
 from securityvision.domain.rtls import (
     MAX_FUTURE_SKEW_SECONDS,
     CollectionLog,
@@ -41,11 +43,15 @@ class AddCollectionLog:
       refused (``future_timestamp``), as it is from gateways.
     - The same tag read by the same device at the same instant is one reading
       (``reading_exists``).
+    - Like a gateway's, the reading moves the tag's sessions and position.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, presence: PresenceFollower | None = None
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._presence = presence or PresenceFollower()
 
     async def execute(self, draft: ReadingDraft) -> CollectionLog:
         check_rssi(draft.rssi)
@@ -70,6 +76,14 @@ class AddCollectionLog:
                     received_at=now,
                     raw_payload=draft.raw_payload,
                 )
+            )
+            await self._presence.follow(
+                uow,
+                [
+                    Sighting(
+                        tag_id=log.tag_id, device_id=log.device_id, ts=log.created_at, rssi=log.rssi
+                    )
+                ],
             )
             await uow.commit()
         return log

@@ -1,12 +1,20 @@
 """Devices: registering and placing gateways, cameras and access controllers, their online
 state, and removing them with (or without) their history."""
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 import msgspec
 
+from securityvision.application.access_control import AccessControl
 from securityvision.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from securityvision.application.sites import (
+    building_not_found,
+    floor_not_found,
+    floor_plan_not_found,
+)
+from securityvision.domain.access_control import Event
 from securityvision.domain.devices import (
     Device,
     DeviceStatus,
@@ -76,6 +84,53 @@ def _normalized(device: _D) -> _D:
     )
 
 
+_PLACEMENT = frozenset({"floor_plan_id", "floor_id", "building_id"})
+
+
+async def _placed(uow: UnitOfWork, device: _D, sent: Collection[str]) -> _D:
+    """The device with its floor and building following from the most precise placement it
+    has: a plan gives its floor and building, a floor its building.
+
+    The front end's drag sends ``{floor_plan_id, pos_x, pos_y}`` alone and "move to this plan"
+    adds ``floor_id``: either way the device ends up on the plan's floor and building. A
+    floor or building the caller sent too must agree (``placement_mismatch``) — to move a
+    device off its plan, send ``floor_plan_id: null``. Every site sent must exist.
+    """
+    plan = None
+    if device.floor_plan_id is not None:
+        plan = await uow.floor_plans.get(device.floor_plan_id)
+        if plan is None:
+            raise floor_plan_not_found(device.floor_plan_id)
+    floor_id, building_id = device.floor_id, device.building_id
+    if "floor_id" in sent and floor_id is not None and await uow.floors.get(floor_id) is None:
+        raise floor_not_found(floor_id)
+    if (
+        "building_id" in sent
+        and building_id is not None
+        and await uow.buildings.get(building_id) is None
+    ):
+        raise building_not_found(building_id)
+    if plan is not None:
+        _agree("floor_id", floor_id, plan.floor_id, sent, f"floor plan {plan.id}")
+        floor_id = plan.floor_id
+    if floor_id is not None:
+        floor = await uow.floors.get(floor_id)
+        if floor is None:
+            raise floor_not_found(floor_id)
+        _agree("building_id", building_id, floor.building_id, sent, f"floor {floor_id}")
+        building_id = floor.building_id
+    return msgspec.structs.replace(device, floor_id=floor_id, building_id=building_id)
+
+
+def _agree(field: str, value: int | None, expected: int, sent: Collection[str], on: str) -> None:
+    if field in sent and value != expected:
+        raise InvalidInput(
+            f"{field} {value} does not match {on}, which is on {field.removesuffix('_id')}"
+            f" {expected}",
+            code="placement_mismatch",
+        )
+
+
 class CreateDevice:
     """Register a device.
 
@@ -83,17 +138,24 @@ class CreateDevice:
     - ``mac_address`` in any MAC spelling is stored as ``AA:BB:CC:DD:EE:FF`` (a non-MAC
       gateway id is kept as given); codes and MACs are unique (``device_code_taken``,
       ``device_mac_taken``).
-    - A placement must name sites that exist.
+    - A placement must name sites that exist; a plan sets the floor and building, a floor
+      the building, and any sent too must agree (``placement_mismatch``).
+    - Access control hears of it (``devices/created``) in the same transaction.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, access_control: AccessControl | None = None) -> None:
         self._uow = uow
+        self._access_control = access_control or AccessControl()
 
     async def execute(self, draft: NewDevice) -> Device:
         new = _normalized(draft)
         check_device(new)
         async with self._uow() as uow:
+            sent = {f for f in _PLACEMENT if getattr(new, f) is not None}
+            if sent:
+                new = await _placed(uow, new, sent)
             device = await uow.devices.add(new)
+            await self._access_control.device_changed(uow, Event.CREATED, device)
             await uow.commit()
         return device
 
@@ -101,10 +163,12 @@ class CreateDevice:
 class UpdateDevice:
     """Change only the fields sent (the front end sends partial bodies: a drag on the plan is
     ``{floor_plan_id, pos_x, pos_y}``, a rename ``{name}``), with the rules of
-    ``CreateDevice``; an explicit null clears a field."""
+    ``CreateDevice``; an explicit null clears a field. Access control hears of a change
+    (``devices/updated``); a body that changes nothing publishes nothing."""
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, access_control: AccessControl | None = None) -> None:
         self._uow = uow
+        self._access_control = access_control or AccessControl()
 
     async def execute(self, device_id: int, changes: DeviceChanges) -> Device:
         values = {
@@ -120,7 +184,10 @@ class UpdateDevice:
                 return device
             updated = _normalized(msgspec.structs.replace(device, **values))
             check_device(updated)
+            if _PLACEMENT & values.keys():
+                updated = await _placed(uow, updated, values.keys())
             saved = await uow.devices.update(updated)
+            await self._access_control.device_changed(uow, Event.UPDATED, saved)
             await uow.commit()
         return saved
 
@@ -132,11 +199,13 @@ class DeleteDevice:
       removed only when the caller asks for the purge (``purge_related``), which removes them
       with it; otherwise the answer is ``device_has_history`` and nothing changes.
     - Unknown tags it heard last forget it; its status events go with it.
+    - Access control hears the id (``devices/deleted``).
     - ``gateways_only`` (the ``/devices/gateways`` routes) refuses any other type.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, access_control: AccessControl | None = None) -> None:
         self._uow = uow
+        self._access_control = access_control or AccessControl()
 
     async def execute(
         self, device_id: int, *, purge_related: bool = False, gateways_only: bool = False
@@ -149,7 +218,9 @@ class DeleteDevice:
                 raise InvalidInput(
                     f"device {device_id} is a {device.type}, not a gateway", code="not_a_gateway"
                 )
-            deletion = await _delete(uow, [device], purge_related=purge_related)
+            deletion = await _delete(
+                uow, [device], purge_related=purge_related, access_control=self._access_control
+            )
             await uow.commit()
         return deletion
 
@@ -163,8 +234,9 @@ class DeleteGatewaysByMac:
     - History is kept unless ``purge_related``, as in ``DeleteDevice``.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, access_control: AccessControl | None = None) -> None:
         self._uow = uow
+        self._access_control = access_control or AccessControl()
 
     async def execute(
         self, mac_address: str, *, delete_all_matches: bool = False, purge_related: bool = False
@@ -191,12 +263,16 @@ class DeleteGatewaysByMac:
                 for gateway in gateways
                 if (device := await uow.devices.get_for_update(gateway.id)) is not None
             ]
-            deletion = await _delete(uow, locked, purge_related=purge_related)
+            deletion = await _delete(
+                uow, locked, purge_related=purge_related, access_control=self._access_control
+            )
             await uow.commit()
         return deletion
 
 
-async def _delete(uow: UnitOfWork, devices: list[Device], *, purge_related: bool) -> DeviceDeletion:
+async def _delete(
+    uow: UnitOfWork, devices: list[Device], *, purge_related: bool, access_control: AccessControl
+) -> DeviceDeletion:
     if not purge_related:
         for device in devices:
             if await uow.collection_logs.has_for_device(device.id):
@@ -210,6 +286,7 @@ async def _delete(uow: UnitOfWork, devices: list[Device], *, purge_related: bool
         if purge_related:
             purged += await uow.collection_logs.delete_for_device(device.id)
         await uow.devices.delete(device.id)
+        await access_control.device_deleted(uow, device.id)
     return DeviceDeletion(deleted_device_ids=tuple(d.id for d in devices), readings_deleted=purged)
 
 

@@ -18,6 +18,8 @@ from securityvision.application.ports import (
     UnitOfWorkFactory,
     UnknownTagSighting,
 )
+from securityvision.application.presence import PresenceFollower
+from securityvision.domain.presence import Sighting, TagPosition
 from securityvision.domain.rtls import MAX_FUTURE_SKEW_SECONDS, GatewayMessage
 
 RAW_PAYLOAD_LIMIT = 4096
@@ -49,6 +51,7 @@ class IngestReport(msgspec.Struct, kw_only=True):
     rejected: Counter[str] = msgspec.field(default_factory=Counter)
     gateways_online: list[int] = msgspec.field(default_factory=list)
     gateways_offline: list[int] = msgspec.field(default_factory=list)
+    moved: list[TagPosition] = msgspec.field(default_factory=list)
 
 
 class IngestGatewayMessages:
@@ -64,14 +67,22 @@ class IngestGatewayMessages:
     - Every message is activity of its gateway (registered on first sight), except a report
       that the gateway is offline; a gateway that was not known to be online becomes so, and
       that transition is recorded.
+    - Presence sessions and positions follow the new readings in the same transaction, so
+      they are never behind the readings they are made of.
     """
 
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, *, accept_unknown_tags: bool = False
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        *,
+        accept_unknown_tags: bool = False,
+        presence: PresenceFollower | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._accept_unknown_tags = accept_unknown_tags
+        self._presence = presence or PresenceFollower()
 
     async def execute(
         self, deliveries: Sequence[Delivery], *, acknowledged: Sequence[bytes] = ()
@@ -97,8 +108,16 @@ class IngestGatewayMessages:
             macs = {o.tag_mac for d in deliveries for o in d.message.observations}
             tag_ids = await uow.ingest.tag_ids(macs, register=self._accept_unknown_tags)
             rows, unknown = self._plan(deliveries, device_ids, tag_ids, first_received, report)
-            report.stored = await uow.ingest.add_readings(rows)
+            inserted = await uow.ingest.add_readings(rows)
+            report.stored = len(inserted)
             report.duplicates = len(rows) - report.stored
+            report.moved = await self._presence.follow(
+                uow,
+                [
+                    Sighting(tag_id=r.tag_id, device_id=r.device_id, ts=r.ts, rssi=r.rssi)
+                    for r in inserted
+                ],
+            )
             if unknown:
                 await uow.ingest.record_unknown_tags(unknown)
             report.gateways_online, report.gateways_offline = await uow.ingest.apply_transitions(

@@ -4,7 +4,9 @@ from collections.abc import Collection, Sequence
 
 import msgspec
 
+from securityvision.application.access_control import AccessControl
 from securityvision.application.ports import UnitOfWork, UnitOfWorkFactory
+from securityvision.domain.access_control import Event
 from securityvision.domain.errors import NotFound
 from securityvision.domain.people import (
     NewPerson,
@@ -101,10 +103,12 @@ class CreatePerson:
 
     - A name is required; texts must fit their columns.
     - ``group_ids``, when given, must all name existing groups.
+    - Access control hears of the new user (``users/created``) in the same transaction.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, access_control: AccessControl | None = None) -> None:
         self._uow = uow
+        self._access_control = access_control or AccessControl()
 
     async def execute(self, draft: PersonDraft) -> PersonDetails:
         new = NewPerson(
@@ -122,6 +126,7 @@ class CreatePerson:
             person = await uow.people.add(new)
             if groups:
                 await uow.person_groups.set_groups_of(person.id, groups)
+            await self._access_control.user_changed(uow, Event.CREATED, person)
             (details,) = await _details(uow, [person])
             await uow.commit()
         return details
@@ -132,10 +137,13 @@ class UpdatePerson:
 
     - ``group_ids`` replaces the person's groups; every id must name an existing group.
     - The same checks as on creation apply to the result.
+    - Access control hears of a change of the person's own fields (``users/updated``); a
+      change of groups alone is none of its business.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, access_control: AccessControl | None = None) -> None:
         self._uow = uow
+        self._access_control = access_control or AccessControl()
 
     async def execute(self, person_id: int, changes: PersonChanges) -> PersonDetails:
         async with self._uow() as uow:
@@ -156,6 +164,8 @@ class UpdatePerson:
                 groups = await _existing_groups(uow, changes.group_ids)
                 await uow.person_groups.set_groups_of(person_id, groups)
             saved = await uow.people.update(updated) if values else person
+            if values:
+                await self._access_control.user_changed(uow, Event.UPDATED, saved)
             (details,) = await _details(uow, [saved])
             await uow.commit()
         return details
@@ -163,15 +173,18 @@ class UpdatePerson:
 
 class DeletePerson:
     """Remove a person; their group memberships go, their tags stay with nobody assigned (the
-    tags' readings are history that outlives the assignment)."""
+    tags' readings are history that outlives the assignment); access control hears the id
+    (``users/deleted``)."""
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, access_control: AccessControl | None = None) -> None:
         self._uow = uow
+        self._access_control = access_control or AccessControl()
 
     async def execute(self, person_id: int) -> None:
         async with self._uow() as uow:
             if not await uow.people.delete(person_id):
                 raise _person_not_found(person_id)
+            await self._access_control.user_deleted(uow, person_id)
             await uow.commit()
 
 

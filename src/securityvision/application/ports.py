@@ -5,7 +5,8 @@ contract suite (tests/contract).
 """
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import datetime
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -13,8 +14,26 @@ import msgspec
 
 from securityvision.domain.devices import Device, DeviceStatusEvent, DeviceType, NewDevice
 from securityvision.domain.identity import NewUser, Role, User
+from securityvision.domain.media import CheckedImage, MediaKind, StoredMedia
+from securityvision.domain.outbox import NewOutboxMessage, OutboxBacklog, OutboxMessage
 from securityvision.domain.people import NewPerson, NewPersonGroup, Person, PersonGroup
+from securityvision.domain.presence import PresenceSession, Sighting, TagPosition
 from securityvision.domain.rtls import CollectionLog, NewCollectionLog, NewTag, Tag, UnknownTag
+from securityvision.domain.sites import (
+    Building,
+    DeviceUser,
+    Floor,
+    FloorPlan,
+    Location,
+    LocationRule,
+    NewBuilding,
+    NewDeviceUser,
+    NewFloor,
+    NewFloorPlan,
+    NewLocation,
+    NewLocationRule,
+    SiteDeletion,
+)
 
 
 class Clock(Protocol):
@@ -175,9 +194,16 @@ class DeviceRepository(Protocol):
         ...
 
     async def list(
-        self, *, type: DeviceType | None = None, skip: int = 0, limit: int | None = 100
+        self,
+        *,
+        type: DeviceType | None = None,
+        floor_plan_id: int | None = None,
+        floor_id: int | None = None,
+        skip: int = 0,
+        limit: int | None = 100,
     ) -> Sequence[Device]:
-        """Devices ordered by id, of ``type`` if given (before paging); ``limit`` None is all."""
+        """Devices ordered by id, of ``type``, on ``floor_plan_id`` and on ``floor_id`` if
+        given (filtered by the store, before paging); ``limit`` None is all."""
         ...
 
     async def find_by_mac(self, mac_address: str) -> Sequence[Device]:
@@ -297,8 +323,8 @@ class IngestStore(Protocol):
         registered first."""
         ...
 
-    async def add_readings(self, rows: Sequence[ReadingRow]) -> int:
-        """Store the readings not stored yet; returns how many were new."""
+    async def add_readings(self, rows: Sequence[ReadingRow]) -> Sequence[ReadingRow]:
+        """Store the readings not stored yet; returns those that were new."""
         ...
 
     async def record_unknown_tags(self, sightings: Sequence[UnknownTagSighting]) -> None: ...
@@ -322,6 +348,286 @@ class IngestStore(Protocol):
 
     async def status_events(self, *, after_id: int = 0) -> Sequence[DeviceStatusEvent]:
         """Recorded on/offline transitions with ids above ``after_id``, oldest first."""
+        ...
+
+
+class PresenceStore(Protocol):
+    """Sessions and positions, read and replaced inside the ingest batch's transaction."""
+
+    async def lock_tags(self, tag_ids: Iterable[int]) -> None:
+        """Hold these tags' presence until the transaction ends (another worker may be
+        ingesting readings of the same tags)."""
+        ...
+
+    async def sessions_near(
+        self, sightings: Sequence[Sighting], gap: timedelta
+    ) -> Sequence[PresenceSession]:
+        """Stored sessions of the sightings' (tag, gateway) reaching within ``gap`` of them."""
+        ...
+
+    async def replace_sessions(
+        self, replaced: Sequence[int], added: Sequence[PresenceSession]
+    ) -> None: ...
+
+    async def positions(self, tag_ids: Iterable[int]) -> Mapping[int, TagPosition]: ...
+
+    async def save_positions(self, positions: Iterable[TagPosition]) -> None: ...
+
+
+class Outbox(Protocol):
+    """Messages to the outside world (domain/outbox.py), added in the unit of work of the
+    change that caused them and taken out by the relay once delivered."""
+
+    async def add(self, message: NewOutboxMessage) -> int:
+        """Store a message to deliver once the unit of work commits; returns its id. Ids grow
+        in the order messages are added: the order of delivery within a destination."""
+        ...
+
+    async def due(self, channel: str, *, limit: int = 100) -> Sequence[OutboxMessage]:
+        """The messages of ``channel`` to attempt now, in id order, at most ``limit``.
+
+        A destination with a message waiting for a retry is held back whole, so a later
+        message never overtakes an earlier one of the same destination.
+        """
+        ...
+
+    async def mark_delivered(self, message_ids: Collection[int]) -> None:
+        """Delivered: these messages leave the outbox."""
+        ...
+
+    async def mark_failed(self, message_id: int, *, error: str, retry_in: timedelta) -> None:
+        """Count a failed attempt, remember why (``error`` holds no secret) and hold the message
+        (and so its destination) back for ``retry_in``."""
+        ...
+
+    async def backlog(self, channel: str | None = None) -> OutboxBacklog:
+        """How many messages wait (of ``channel``, or of all), and how old the oldest is."""
+        ...
+
+
+class Lease(Protocol):
+    async def held(self) -> bool:
+        """Whether the lock is still ours (losing the connection that holds it loses it)."""
+        ...
+
+
+class Locks(Protocol):
+    """Named locks shared by every process on the system of record: one holder at a time
+    (one outbox relay per channel, whatever the number of API processes)."""
+
+    def try_hold(self, name: str) -> AbstractAsyncContextManager[Lease | None]:
+        """Hold ``name`` for the ``async with`` block if nobody does (a ``Lease``), else
+        ``None`` at once."""
+        ...
+
+
+class Publisher(Protocol):
+    """Delivers the outbox messages of one channel (MQTT: to the broker)."""
+
+    @property
+    def connected(self) -> bool: ...
+
+    async def start(self) -> None:
+        """Connect, and keep reconnecting with backoff, in the background; returns at once."""
+        ...
+
+    async def stop(self) -> None: ...
+
+    async def wait_connected(self, within: float) -> bool:
+        """Wait up to ``within`` seconds for a connection; whether there is one."""
+        ...
+
+    async def publish(self, message: OutboxMessage) -> None:
+        """Deliver ``message`` and return once its destination acknowledged it (MQTT QoS 1:
+        the PUBACK); raises ``DeliveryFailed`` otherwise."""
+        ...
+
+
+class RelayObserver(Protocol):
+    """What a relay reports as it goes (metrics)."""
+
+    def delivered(self, channel: str) -> None: ...
+
+    def failed(self, channel: str) -> None: ...
+
+    def backlog(self, channel: str, backlog: OutboxBacklog) -> None: ...
+
+    def state(self, channel: str, *, active: bool, connected: bool) -> None: ...
+
+
+class BuildingRepository(Protocol):
+    """Buildings, keyed by id and by their unique code."""
+
+    async def add(self, building: NewBuilding) -> Building:
+        """Raises ``Conflict(code="building_code_taken")`` on a duplicate code."""
+        ...
+
+    async def get(self, building_id: int) -> Building | None: ...
+
+    async def get_by_code(self, code: str) -> Building | None:
+        """Look up by the exact code."""
+        ...
+
+    async def list(self, *, skip: int = 0, limit: int = 100) -> Sequence[Building]:
+        """Buildings ordered by id."""
+        ...
+
+    async def update(self, building: Building) -> Building:
+        """Persist every field; raises ``Conflict(code="building_code_taken")``."""
+        ...
+
+    async def delete(self, building_id: int) -> SiteDeletion | None:
+        """Remove the building with its floors and their plans; devices on any of them stay,
+        taken off (placement and position cleared); locations lose the floors. None when
+        there was none."""
+        ...
+
+
+class FloorRepository(Protocol):
+    """Floors of buildings."""
+
+    async def add(self, floor: NewFloor) -> Floor:
+        """Raises ``NotFound(code="building_not_found")``."""
+        ...
+
+    async def get(self, floor_id: int) -> Floor | None: ...
+
+    async def get_many(self, floor_ids: Collection[int]) -> Sequence[Floor]:
+        """Those of ``floor_ids`` that exist, ordered by id."""
+        ...
+
+    async def list(
+        self, *, building_id: int | None = None, skip: int = 0, limit: int = 100
+    ) -> Sequence[Floor]:
+        """Floors ordered by id, of ``building_id`` if given (before paging)."""
+        ...
+
+    async def update(self, floor: Floor) -> Floor:
+        """Persist every field; raises ``NotFound(code="building_not_found")``."""
+        ...
+
+    async def delete(self, floor_id: int) -> SiteDeletion | None:
+        """Remove the floor with its plans; devices on them stay, taken off; locations lose
+        the floor. None when there was none."""
+        ...
+
+
+class FloorPlanRepository(Protocol):
+    """Floor plans, each read with the building of its floor."""
+
+    async def add(self, plan: NewFloorPlan) -> FloorPlan:
+        """Raises ``NotFound(code="floor_not_found")``."""
+        ...
+
+    async def get(self, plan_id: int) -> FloorPlan | None: ...
+
+    async def list(self, *, skip: int = 0, limit: int = 100) -> Sequence[FloorPlan]:
+        """Plans ordered by id."""
+        ...
+
+    async def in_building(self, building_id: int) -> Sequence[FloorPlan]:
+        """The plans of every floor of the building, ordered by name, then id."""
+        ...
+
+    async def update(self, plan: FloorPlan) -> FloorPlan:
+        """Persist every field but the derived ``building_id``; raises
+        ``NotFound(code="floor_not_found")``."""
+        ...
+
+    async def delete(self, plan_id: int) -> SiteDeletion | None:
+        """Remove the plan; devices on it stay, taken off (plan and position cleared)."""
+        ...
+
+
+class LocationRepository(Protocol):
+    """Access-control locations and the floors each spans."""
+
+    async def add(self, location: NewLocation) -> Location:
+        """Store the location with exactly its ``floor_ids`` (all existing)."""
+        ...
+
+    async def get(self, location_id: int) -> Location | None: ...
+
+    async def list(self, *, skip: int = 0, limit: int = 100) -> Sequence[Location]:
+        """Locations ordered by id, each with its floors in id order."""
+        ...
+
+    async def update(self, location: Location) -> Location:
+        """Persist every field; ``floor_ids`` (all existing) replaces the floors."""
+        ...
+
+    async def delete(self, location_id: int) -> SiteDeletion | None:
+        """Remove the location with its rules; devices in it stay, with no location."""
+        ...
+
+
+class LocationRuleRepository(Protocol):
+    """When and how many people a location admits."""
+
+    async def add(self, rule: NewLocationRule) -> LocationRule:
+        """Raises ``NotFound(code="location_not_found")``."""
+        ...
+
+    async def get(self, rule_id: int) -> LocationRule | None: ...
+
+    async def list(self, *, location_id: int) -> Sequence[LocationRule]:
+        """The location's rules, ordered by id."""
+        ...
+
+    async def update(self, rule: LocationRule) -> LocationRule:
+        """Persist every field; raises ``NotFound(code="location_not_found")``."""
+        ...
+
+    async def delete(self, rule_id: int) -> LocationRule | None:
+        """Remove the rule and return it as it was; None when there was none."""
+        ...
+
+
+class DeviceUserRepository(Protocol):
+    """People enrolled on access controllers (``device_users``)."""
+
+    async def add(self, user: NewDeviceUser) -> DeviceUser:
+        """Raises ``NotFound`` (``device_not_found``, ``person_not_found``) and
+        ``Conflict(code="device_user_id_taken")`` when the device already knows someone by
+        that ``device_user_id``."""
+        ...
+
+    async def get(self, device_user_id: int) -> DeviceUser | None: ...
+
+    async def list(
+        self,
+        *,
+        device_id: int | None = None,
+        person_id: int | None = None,
+        skip: int = 0,
+        limit: int = 100,
+    ) -> Sequence[DeviceUser]:
+        """Enrolments ordered by id; the filters apply before ``skip`` and ``limit``."""
+        ...
+
+    async def update(self, user: DeviceUser) -> DeviceUser:
+        """Persist every field, with the errors of ``add``."""
+        ...
+
+    async def delete(self, device_user_id: int) -> DeviceUser | None:
+        """Remove the enrolment and return it as it was; None when there was none."""
+        ...
+
+
+class MediaStore(Protocol):
+    """Where checked images are kept, by content hash, to be served publicly by that name.
+
+    Floor-plan images use it now, incident snapshots and attachments next (``MediaKind``).
+    """
+
+    async def save(self, image: CheckedImage, kind: MediaKind) -> StoredMedia:
+        """Keep the image under ``<kind>/<sha256>.<ext>`` (the same image is kept once), the
+        file appearing whole or not at all."""
+        ...
+
+    async def read(self, kind: MediaKind, file_name: str) -> bytes | None:
+        """The stored image of that exact name, or None (for any name it could not have
+        written, too)."""
         ...
 
 
@@ -350,7 +656,31 @@ class UnitOfWork(Protocol):
     def collection_logs(self) -> CollectionLogRepository: ...
 
     @property
+    def buildings(self) -> BuildingRepository: ...
+
+    @property
+    def floors(self) -> FloorRepository: ...
+
+    @property
+    def floor_plans(self) -> FloorPlanRepository: ...
+
+    @property
+    def locations(self) -> LocationRepository: ...
+
+    @property
+    def location_rules(self) -> LocationRuleRepository: ...
+
+    @property
+    def device_users(self) -> DeviceUserRepository: ...
+
+    @property
     def ingest(self) -> IngestStore: ...
+
+    @property
+    def presence(self) -> PresenceStore: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
 
     async def __aenter__(self) -> Self: ...
 
@@ -418,6 +748,9 @@ class Storage(Protocol):
 
     @property
     def login_attempts(self) -> LoginAttempts: ...
+
+    @property
+    def locks(self) -> Locks: ...
 
     def unit_of_work(self) -> UnitOfWork: ...
 

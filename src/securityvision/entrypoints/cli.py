@@ -164,6 +164,9 @@ async def _serve_dev(settings: Settings, host: str, port: int, simulate: bool) -
         # One process, one metrics endpoint: the worker reports into the API's registry.
         worker = IngestWorker(settings, container, WorkerMetrics(REGISTRY))
         background.append(asyncio.create_task(worker.run(stop)))
+        # The API runs with manage_storage=False here, so the outbox relay starts here too.
+        if settings.rtls_mqtt_enabled:
+            background.append(asyncio.create_task(container.mqtt_relay().run(stop)))
         if simulate:
             options = msgspec.structs.replace(
                 SimulationOptions.from_settings(settings), rate=DEV_SIMULATION_RATE

@@ -33,6 +33,7 @@ log = logging.getLogger("securityvision.mqtt")
 
 Protocol = Literal["auto", "5", "3.1.1"]
 _UNSUPPORTED_PROTOCOL = 132  # MQTT 5 CONNACK reason "Unsupported Protocol Version"
+_PROTOCOL_PROBE_SECONDS = 3.0
 
 
 class InboundMessage(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,6 +87,7 @@ class MqttSubscriber:
 
     @property
     def connected(self) -> bool:
+        """Connected and subscribed (the broker acknowledged the subscription)."""
         return self._connected.is_set()
 
     @property
@@ -101,15 +103,28 @@ class MqttSubscriber:
         """Connect (falling back from MQTT 5 to 3.1.1 for brokers that only speak 3.1.1);
         raises ``ConnectionError`` when the broker cannot be reached or refuses us."""
         self._loop = asyncio.get_running_loop()
-        reason = await self._connect(connect_seconds)
-        if reason == _UNSUPPORTED_PROTOCOL and self._protocol == "auto" and self.version == "5":
-            await self.stop()
-            self.version = "3.1.1"
+        if self._protocol == "auto" and self.version == "5":
+            # A 3.1.1-only broker may refuse MQTT 5 with a CONNACK, or just hang up (amqtt,
+            # choking on the CONNECT properties): either way, try 3.1.1 next.
+            try:
+                reason = await self._connect(min(connect_seconds, _PROTOCOL_PROBE_SECONDS))
+            except ConnectionError:
+                reason = _UNSUPPORTED_PROTOCOL
+            if reason == _UNSUPPORTED_PROTOCOL:
+                await self.stop()
+                self.version = "3.1.1"
+                reason = await self._connect(connect_seconds)
+        else:
             reason = await self._connect(connect_seconds)
         if reason != 0:
             await self.stop()
             raise ConnectionError(
                 f"broker {self._host}:{self._port} refused the connection (reason {reason})"
+            )
+        if not await asyncio.to_thread(self._connected.wait, connect_seconds):
+            await self.stop()
+            raise ConnectionError(
+                f"broker {self._host}:{self._port} did not confirm our subscription"
             )
 
     async def _connect(self, connect_seconds: float) -> int:
@@ -130,6 +145,7 @@ class MqttSubscriber:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         client.reconnect_delay_set(1, 30)
         self._client = client
         properties = None
@@ -201,7 +217,6 @@ class MqttSubscriber:
             with self._lock:
                 self._generation += 1
             client.subscribe([(topic, 1) for topic in self._filters])
-            self._connected.set()
             log.info(
                 "connected to %s:%s (MQTT %s, session %s)",
                 self._host,
@@ -221,12 +236,20 @@ class MqttSubscriber:
         reason: ReasonCode,
         properties: Properties | None,
     ) -> None:
-        # Dropped before any CONNACK: some 3.1.1-only brokers answer an MQTT 5 CONNECT by
-        # closing the connection; say so at once instead of waiting for the timeout.
-        self._resolve_first_connack(_UNSUPPORTED_PROTOCOL if self.version == "5" else -1)
         if self._connected.is_set():
             log.warning("lost the broker (%s); reconnecting", reason)
         self._connected.clear()
+
+    def _on_subscribe(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        mid: int,
+        reasons: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        # Connected, for us, means subscribed: from here on nothing published is missed.
+        self._connected.set()
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         inbound = InboundMessage(

@@ -11,12 +11,24 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from securityvision.adapters.postgres.collection_logs import PostgresCollectionLogRepository
+from securityvision.adapters.postgres.device_users import PostgresDeviceUserRepository
 from securityvision.adapters.postgres.devices import PostgresDeviceRepository
 from securityvision.adapters.postgres.ingest import PostgresIngestStore
+from securityvision.adapters.postgres.locations import (
+    PostgresLocationRepository,
+    PostgresLocationRuleRepository,
+)
 from securityvision.adapters.postgres.migrator import apply_migrations, migration_status
+from securityvision.adapters.postgres.outbox import PostgresLocks, PostgresOutbox
 from securityvision.adapters.postgres.people import (
     PostgresPersonGroupRepository,
     PostgresPersonRepository,
+)
+from securityvision.adapters.postgres.presence import PostgresPresenceStore
+from securityvision.adapters.postgres.sites import (
+    PostgresBuildingRepository,
+    PostgresFloorPlanRepository,
+    PostgresFloorRepository,
 )
 from securityvision.adapters.postgres.tags import (
     PostgresTagRepository,
@@ -41,10 +53,15 @@ class PostgresStorage:
         self._max_size = max_size
         self._pool: AsyncConnectionPool[Connection] | None = None
         self._login_attempts = PostgresLoginAttempts(self)
+        self._locks = PostgresLocks(conninfo)
 
     @property
     def login_attempts(self) -> "PostgresLoginAttempts":
         return self._login_attempts
+
+    @property
+    def locks(self) -> PostgresLocks:
+        return self._locks
 
     async def open(self) -> None:
         """Open a fresh pool (a closed storage may be opened again)."""
@@ -136,6 +153,14 @@ class PostgresUnitOfWork:
         self.devices = PostgresDeviceRepository(self._conn)
         self.collection_logs = PostgresCollectionLogRepository(self._conn)
         self.ingest = PostgresIngestStore(self._conn)
+        self.outbox = PostgresOutbox(self._conn)
+        self.presence = PostgresPresenceStore(self._conn)
+        self.buildings = PostgresBuildingRepository(self._conn)
+        self.floors = PostgresFloorRepository(self._conn)
+        self.floor_plans = PostgresFloorPlanRepository(self._conn)
+        self.locations = PostgresLocationRepository(self._conn)
+        self.location_rules = PostgresLocationRuleRepository(self._conn)
+        self.device_users = PostgresDeviceUserRepository(self._conn)
         return self
 
     async def __aexit__(

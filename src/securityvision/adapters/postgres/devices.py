@@ -91,13 +91,27 @@ class PostgresDeviceRepository:
         return None if row is None else _device(row)
 
     async def list(
-        self, *, type: DeviceType | None = None, skip: int = 0, limit: int | None = 100
+        self,
+        *,
+        type: DeviceType | None = None,
+        floor_plan_id: int | None = None,
+        floor_id: int | None = None,
+        skip: int = 0,
+        limit: int | None = 100,
     ) -> Sequence[Device]:
         # LIMIT NULL is no limit at all.
         cursor = await self._conn.execute(
             f"SELECT {_COLUMNS} FROM devices WHERE (%(type)s::text IS NULL OR type = %(type)s)"
+            " AND (%(plan)s::bigint IS NULL OR floor_plan_id = %(plan)s)"
+            " AND (%(floor)s::bigint IS NULL OR floor_id = %(floor)s)"
             " ORDER BY id OFFSET %(skip)s LIMIT %(limit)s",
-            {"type": None if type is None else str(type), "skip": skip, "limit": limit},
+            {
+                "type": None if type is None else str(type),
+                "plan": floor_plan_id,
+                "floor": floor_id,
+                "skip": skip,
+                "limit": limit,
+            },
         )
         return [_device(row) for row in await cursor.fetchall()]
 

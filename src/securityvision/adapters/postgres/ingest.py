@@ -181,9 +181,9 @@ class PostgresIngestStore:
         )
         return {row["mac_address"]: row["id"] for row in await cursor.fetchall()}
 
-    async def add_readings(self, rows: Sequence[ReadingRow]) -> int:
+    async def add_readings(self, rows: Sequence[ReadingRow]) -> Sequence[ReadingRow]:
         if not rows:
-            return 0
+            return []
         await ensure_daily_partitions(self._conn, {row.ts.astimezone(UTC).date() for row in rows})
         await self._conn.execute(_STAGE)
         async with self._conn.cursor() as cur:
@@ -209,8 +209,19 @@ class PostgresIngestStore:
                 " SELECT device_id, tag_id, rssi, created_at, received_at, raw_payload"
                 " FROM collection_logs_stage"
                 " ON CONFLICT (tag_id, created_at, device_id) DO NOTHING"
+                " RETURNING device_id, tag_id, rssi, created_at, received_at"
             )
-            inserted = cur.rowcount
+            inserted = [
+                ReadingRow(
+                    device_id=row["device_id"],
+                    tag_id=row["tag_id"],
+                    rssi=row["rssi"],
+                    ts=row["created_at"],
+                    received_at=row["received_at"],
+                    raw_payload=None,
+                )
+                for row in await cur.fetchall()
+            ]
             await cur.execute("TRUNCATE collection_logs_stage")
         return inserted
 

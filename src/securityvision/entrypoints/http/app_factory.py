@@ -25,23 +25,40 @@ from securityvision.entrypoints.http.auth import (
 )
 from securityvision.entrypoints.http.controllers.auth import AuthController
 from securityvision.entrypoints.http.controllers.collection_logs import CollectionLogsController
+from securityvision.entrypoints.http.controllers.device_users import DeviceUsersController
 from securityvision.entrypoints.http.controllers.devices import (
     DevicesController,
     GatewaysController,
 )
 from securityvision.entrypoints.http.controllers.health import HealthChecker, HealthController
+from securityvision.entrypoints.http.controllers.locations import LocationsController
+from securityvision.entrypoints.http.controllers.media import MediaController
 from securityvision.entrypoints.http.controllers.people import (
     PeopleController,
     PersonGroupsController,
 )
+from securityvision.entrypoints.http.controllers.positions import (
+    PersonLocationController,
+    PositionsController,
+)
+from securityvision.entrypoints.http.controllers.sites import (
+    BuildingsController,
+    FloorPlanImageController,
+    FloorPlansController,
+    FloorsController,
+)
 from securityvision.entrypoints.http.controllers.tags import TagsController
 from securityvision.entrypoints.http.controllers.users import UsersController
 from securityvision.entrypoints.http.errors import EXCEPTION_HANDLERS
+from securityvision.entrypoints.relays import running
 
 log = logging.getLogger("securityvision.http")
 
 # Use cases handed to handlers by parameter name; handlers never see the container.
 _USE_CASES = (
+    "current_positions",
+    "positions_by_device",
+    "person_current_location",
     "login",
     "sign_up",
     "create_user",
@@ -78,7 +95,45 @@ _USE_CASES = (
     "get_collection_log",
     "list_collection_logs",
     "delete_collection_log",
+    "create_building",
+    "update_building",
+    "delete_building",
+    "get_building",
+    "get_building_by_code",
+    "list_buildings",
+    "list_building_floor_plans",
+    "create_floor",
+    "update_floor",
+    "delete_floor",
+    "get_floor",
+    "list_floors",
+    "create_floor_plan",
+    "update_floor_plan",
+    "delete_floor_plan",
+    "get_floor_plan",
+    "list_floor_plans",
+    "list_floor_plan_devices",
+    "set_floor_plan_image",
+    "read_media",
+    "create_location",
+    "update_location",
+    "delete_location",
+    "get_location",
+    "list_locations",
+    "create_location_rule",
+    "update_location_rule",
+    "delete_location_rule",
+    "list_location_rules",
+    "create_device_user",
+    "update_device_user",
+    "delete_device_user",
+    "get_device_user",
+    "list_device_users",
 )
+
+# Multipart framing around an uploaded file (boundaries, part headers): the request body
+# limit of upload routes is MEDIA_MAX_BYTES plus this.
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
 
 
 class MetricsController(PrometheusController):
@@ -92,14 +147,19 @@ def create_app(container: Container, *, manage_storage: bool = True) -> Litestar
 
     On start-up the app opens the storage, brings the schema up to date (or, with
     ``RUN_MIGRATIONS=0``, refuses to start on one that is behind) and bootstraps the
-    superadmin from ``SUPERADMIN_*``; on shut-down it closes the storage.
+    superadmin from ``SUPERADMIN_*`` and runs the outbox relay of MQTT publications (when MQTT
+    is enabled); on shut-down it stops the relay and closes the storage.
     ``manage_storage=False`` leaves all of that to the caller (``dev``, which shares the
     storage with the worker it runs in the same process).
     """
     settings: Settings = container.settings()
     storage = container.storage()
     broker = _broker_probe(settings)
-    health_checker = HealthChecker(storage, broker, chatwoot_enabled=settings.chatwoot_enabled)
+    # The relay of MQTT publications (access control); it runs with the storage it needs.
+    relay = container.mqtt_relay() if settings.rtls_mqtt_enabled else None
+    health_checker = HealthChecker(
+        storage, broker, chatwoot_enabled=settings.chatwoot_enabled, relay=relay
+    )
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -111,7 +171,8 @@ def create_app(container: Container, *, manage_storage: bool = True) -> Litestar
         await storage.open()
         try:
             await bootstrap_from_settings(container)
-            yield
+            async with running(relay):
+                yield
         finally:
             await storage.close()
 
@@ -126,12 +187,26 @@ def create_app(container: Container, *, manage_storage: bool = True) -> Litestar
         route_handlers=[
             AuthController,
             UsersController,
+            PositionsController,
+            PersonLocationController,
             PeopleController,
             PersonGroupsController,
             TagsController,
             DevicesController,
             GatewaysController,
             CollectionLogsController,
+            BuildingsController,
+            FloorsController,
+            FloorPlansController,
+            LocationsController,
+            DeviceUsersController,
+            # Upload routes: a body over MEDIA_MAX_BYTES is refused while it arrives (413),
+            # never buffered first; every other route keeps Litestar's default limit.
+            Router(
+                path="/",
+                route_handlers=[FloorPlanImageController],
+                request_max_body_size=settings.media_max_bytes + UPLOAD_OVERHEAD_BYTES,
+            ),
         ],
         guards=[viewers_read_only],
     )
@@ -139,7 +214,7 @@ def create_app(container: Container, *, manage_storage: bool = True) -> Litestar
         app_name="securityvision", prefix="securityvision", group_path=True
     )
     return Litestar(
-        route_handlers=[api, HealthController, MetricsController],
+        route_handlers=[api, HealthController, MetricsController, MediaController],
         dependencies=dependencies,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[

@@ -17,6 +17,8 @@ from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
     HTTP_405_METHOD_NOT_ALLOWED,
     HTTP_409_CONFLICT,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
@@ -56,6 +58,12 @@ _STATUS_BY_CODE = {
     "device_code_taken": HTTP_400_BAD_REQUEST,
     "device_mac_taken": HTTP_400_BAD_REQUEST,
     "not_a_gateway": HTTP_400_BAD_REQUEST,
+    "building_code_taken": HTTP_400_BAD_REQUEST,
+    "device_user_id_taken": HTTP_400_BAD_REQUEST,
+    "location_id_mismatch": HTTP_400_BAD_REQUEST,
+    # Uploads (docs/api.md, media): too big, or not an image we take.
+    "image_too_large": HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    "unsupported_image_type": HTTP_415_UNSUPPORTED_MEDIA_TYPE,
 }
 
 _CODE_BY_STATUS = {
@@ -65,6 +73,7 @@ _CODE_BY_STATUS = {
     HTTP_404_NOT_FOUND: "not_found",
     HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
     HTTP_409_CONFLICT: "conflict",
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE: "payload_too_large",
     HTTP_422_UNPROCESSABLE_ENTITY: "validation_error",
     HTTP_429_TOO_MANY_REQUESTS: "too_many_requests",
     HTTP_503_SERVICE_UNAVAILABLE: "service_unavailable",

@@ -75,8 +75,28 @@ class ComponentHealth(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=T
     detail: str | None = None
 
 
+class RelayHealth(msgspec.Struct, frozen=True, kw_only=True):
+    """This process's outbox relay: ``active`` (it delivers), ``standby`` (another process
+    does), ``stopped`` or ``disabled``; ``broker`` is its own connection (``connected``,
+    ``disconnected``, or ``none`` when it needs none: not active)."""
+
+    state: str
+    broker: str
+
+
+class OutboxHealth(msgspec.Struct, frozen=True, kw_only=True):
+    """What waits to be delivered (every channel): ``status`` is ``down`` when it could not
+    be read, ``stuck`` when the oldest message waited longer than it should."""
+
+    status: str
+    backlog: int | None = None
+    oldest_age_seconds: float | None = None
+    relay: RelayHealth
+
+
 class HealthRead(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     database: ComponentHealth
     broker: ComponentHealth
     chatwoot: ComponentHealth
+    outbox: OutboxHealth | None = None

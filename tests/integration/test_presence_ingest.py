@@ -1,0 +1,109 @@
+"""Sessions kept at ingest in PostgreSQL equal sessions computed from scratch, however the
+readings arrive."""
+
+import random
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from securityvision.adapters.postgres.database import PostgresStorage
+from securityvision.adapters.postgres.migrator import apply_migrations
+from securityvision.application.ingest import Delivery, IngestGatewayMessages
+from securityvision.application.presence import PresenceFollower, utc_day
+from securityvision.domain.presence import PresenceSession, Sighting, sessionize
+from securityvision.domain.rtls import GatewayMessage, GatewayTopic, NewTag, Observation
+from tests.support.clock import FakeClock
+from tests.support.databases import temporary_database
+
+pytestmark = pytest.mark.postgres
+
+GAP = timedelta(seconds=15)
+GATEWAYS = ["AC:23:3F:C0:7D:01", "AC:23:3F:C0:7D:02", "AC:23:3F:C0:7D:03"]
+TAGS = ["AA:BB:CC:DD:EE:01", "AA:BB:CC:DD:EE:02", "AA:BB:CC:DD:EE:03"]
+
+
+@pytest.fixture
+async def storage(postgres_server_url: str) -> AsyncIterator[PostgresStorage]:
+    with temporary_database(postgres_server_url) as url:
+        await apply_migrations(url)
+        storage = PostgresStorage(url)
+        await storage.open()
+        try:
+            yield storage
+        finally:
+            await storage.close()
+
+
+def as_columns(session: PresenceSession) -> tuple[object, ...]:
+    return (
+        session.tag_id,
+        session.device_id,
+        session.day,
+        session.started_at,
+        session.ended_at,
+        session.samples_count,
+        session.rssi_sum,
+        session.rssi_max,
+    )
+
+
+async def test_a_shuffled_stream_with_duplicates_and_late_readings_gives_the_reference_sessions(
+    storage: PostgresStorage,
+) -> None:
+    rnd = random.Random(20261129)
+    clock = FakeClock(datetime(2026, 11, 29, 0, 30, tzinfo=UTC))
+    start = datetime(2026, 11, 28, 23, 50, tzinfo=UTC)  # the stream crosses midnight
+    # One RSSI per reading identity (gateway, tag, time): a repeat is the same reading.
+    unique: dict[tuple[str, str, datetime], int] = {}
+    for _ in range(1500):
+        second = timedelta(seconds=rnd.randint(0, 1800))
+        unique[(rnd.choice(GATEWAYS), rnd.choice(TAGS), start + second)] = rnd.randint(-95, -40)
+    readings = [(gw, tag, ts, rssi) for (gw, tag, ts), rssi in unique.items()]
+    async with storage.unit_of_work() as uow:
+        tag_ids = {mac: (await uow.tags.add(NewTag(mac_address=mac))).id for mac in TAGS}
+        await uow.commit()
+    stream = readings + rnd.sample(readings, 300)  # redeliveries and repeated reports
+    rnd.shuffle(stream)
+    ingest = IngestGatewayMessages(
+        storage.unit_of_work, clock, presence=PresenceFollower(session_gap=GAP)
+    )
+    position = 0
+    while position < len(stream):
+        size = rnd.randint(1, 120)
+        batch = stream[position : position + size]
+        position += size
+        deliveries = [
+            Delivery(
+                message=GatewayMessage(
+                    topic=GatewayTopic(gateway_id=gw, gateway_mac=gw),
+                    observations=(Observation(tag_mac=tag, rssi=rssi, ts=ts),),
+                ),
+                received_at=clock.now(),
+                fingerprint=f"{gw}{tag}{ts}".encode(),
+            )
+            for gw, tag, ts, rssi in batch
+        ]
+        await ingest.execute(deliveries)
+
+    async with storage.unit_of_work() as uow:
+        devices = {d.mac_address: d.id for d in await uow.devices.list(limit=100)}
+    reference = sessionize(
+        [
+            Sighting(tag_id=tag_ids[tag], device_id=devices[gw], ts=ts, rssi=rssi)
+            for (gw, tag, ts), rssi in unique.items()
+        ],
+        GAP,
+        utc_day,
+    )
+    async with storage.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT tag_id, device_id, day, started_at, ended_at, samples_count, rssi_sum,"
+            " rssi_max FROM presence_sessions ORDER BY tag_id, device_id, started_at"
+        )
+        stored = [tuple(row.values()) for row in await cursor.fetchall()]
+        logs = await (await conn.execute("SELECT count(*) AS n FROM collection_logs")).fetchone()
+    assert logs is not None
+    assert logs["n"] == len(unique)
+    assert stored == sorted(map(as_columns, reference))
+    assert any(s.day != reference[0].day for s in reference)  # midnight was crossed
