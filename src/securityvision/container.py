@@ -13,10 +13,15 @@ from dependency_injector import containers, providers
 
 from securityvision.adapters.clock import SystemClock
 from securityvision.adapters.media import FilesystemMediaStore, InMemoryMediaStore
-from securityvision.adapters.memory import InMemoryPositionQueries, InMemoryStorage
+from securityvision.adapters.memory import (
+    InMemoryPositionQueries,
+    InMemoryRollupStore,
+    InMemoryStorage,
+)
 from securityvision.adapters.mqtt.publisher import MqttPublisher
 from securityvision.adapters.postgres.database import PostgresStorage
 from securityvision.adapters.postgres.positions import PostgresPositionQueries
+from securityvision.adapters.postgres.rollup import PostgresRollupStore
 from securityvision.adapters.relay_metrics import RelayMetrics
 from securityvision.adapters.security import (
     Argon2PasswordHasher,
@@ -92,6 +97,7 @@ from securityvision.application.positions import (
 )
 from securityvision.application.presence import PresenceFollower
 from securityvision.application.relay import OutboxRelay
+from securityvision.application.rollup import RollUpPresence, RollupStore
 from securityvision.application.sites import (
     CreateBuilding,
     CreateFloor,
@@ -183,6 +189,14 @@ def _position_queries(storage: object) -> PositionQueries:
     raise TypeError(f"no position queries for {type(storage).__name__}")
 
 
+def _rollup_store(storage: object) -> RollupStore:
+    if isinstance(storage, InMemoryStorage):
+        return InMemoryRollupStore(storage)
+    if isinstance(storage, PostgresStorage):
+        return PostgresRollupStore(storage)
+    raise TypeError(f"no rollup store for {type(storage).__name__}")
+
+
 def _postgres(settings: Settings) -> PostgresStorage:
     return PostgresStorage(settings.database_conninfo())
 
@@ -248,6 +262,14 @@ class Container(containers.DeclarativeContainer):
     positions_by_device = providers.Factory(PositionsByDevice, current=current_positions)
     person_current_location = providers.Factory(
         PersonCurrentLocation, uow=unit_of_work, queries=position_queries
+    )
+    rollup_store = providers.Singleton(_rollup_store, storage)
+    roll_up_presence = providers.Factory(
+        RollUpPresence,
+        store=rollup_store,
+        clock=clock,
+        zone=settings.provided.presence_zone,
+        zone_name=settings.provided.presence_timezone,
     )
     ingest_gateway_messages = providers.Factory(
         IngestGatewayMessages,

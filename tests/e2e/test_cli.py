@@ -114,7 +114,7 @@ def test_serve_refuses_to_start_unsafely(runner: CliRunner, env: dict[str, str])
 
 
 def test_every_command_explains_itself_with_an_example(runner: CliRunner) -> None:
-    for command in ["dev", "serve", "migrate", "create-user"]:
+    for command in ["dev", "serve", "worker", "migrate", "create-user", "rollup", "simulate"]:
         result = runner.invoke(main, [command, "--help"])
         assert result.exit_code == 0
         assert "Example:" in result.output, command

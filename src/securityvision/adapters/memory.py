@@ -8,7 +8,7 @@ PostgreSQL adapters, so they stay faithful.
 import itertools
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Self
 
@@ -35,12 +35,20 @@ from securityvision.application.ports import (
     UnknownTagSighting,
 )
 from securityvision.application.positions import PositionFilter, PositionView
+from securityvision.application.rollup import DayRollup
 from securityvision.domain.devices import Device, DeviceStatusEvent, DeviceType, NewDevice
 from securityvision.domain.errors import Conflict, NotFound, StorageError
 from securityvision.domain.identity import NewUser, Role, User
 from securityvision.domain.outbox import OutboxMessage
 from securityvision.domain.people import NewPerson, NewPersonGroup, Person, PersonGroup
-from securityvision.domain.presence import PresenceSession, Sighting, TagPosition
+from securityvision.domain.presence import (
+    DailyUsage,
+    PresenceSession,
+    Sighting,
+    TagPosition,
+    add_up_day,
+    merge_usage,
+)
 from securityvision.domain.rtls import (
     CollectionLog,
     NewCollectionLog,
@@ -67,6 +75,9 @@ class _State(msgspec.Struct, kw_only=True):
     outbox: dict[int, OutboxMessage] = msgspec.field(default_factory=dict)
     sessions: dict[int, PresenceSession] = msgspec.field(default_factory=dict)
     positions: dict[int, TagPosition] = msgspec.field(default_factory=dict)
+    # presence_daily_usage by (tag, device, day), and the days rolled up (presence_rollups).
+    daily_usage: dict[tuple[int, int, date], DailyUsage] = msgspec.field(default_factory=dict)
+    rolled_days: dict[date, DayRollup] = msgspec.field(default_factory=dict)
     # Buildings, floors, plans, locations and their rules, device users (memory_sites.py).
     sites: SiteTables = msgspec.field(default_factory=SiteTables)
 
@@ -86,6 +97,8 @@ class _State(msgspec.Struct, kw_only=True):
             outbox=dict(self.outbox),
             sessions=dict(self.sessions),
             positions=dict(self.positions),
+            daily_usage=dict(self.daily_usage),
+            rolled_days=dict(self.rolled_days),
             sites=self.sites.clone(),
         )
 
@@ -814,3 +827,36 @@ def _matches(
     if where.only_active_people and not active:
         return False
     return where.group_id is None or (where.group_id, view.person_id) in memberships
+
+
+class InMemoryRollupStore:
+    def __init__(self, storage: InMemoryStorage) -> None:
+        self._storage = storage
+
+    async def days_with_presence(self, before: date) -> Sequence[date]:
+        return sorted({s.day for s in self._storage.state.sessions.values() if s.day < before})
+
+    async def roll_up_day(
+        self, day: date, start: datetime, end: datetime, zone_name: str, *, dry_run: bool
+    ) -> DayRollup:
+        state = self._storage.state
+        sessions = [s for s in state.sessions.values() if s.day == day]
+        result = DayRollup(
+            day=day, sessions=len(sessions), readings=sum(s.samples_count for s in sessions)
+        )
+        if dry_run or not sessions:
+            return result
+        for usage in add_up_day(sessions):
+            key = (usage.tag_id, usage.device_id, usage.day)
+            state.daily_usage[key] = merge_usage(state.daily_usage.get(key), usage)
+        before = state.rolled_days.get(day)
+        state.rolled_days[day] = DayRollup(
+            day=day,
+            sessions=result.sessions + (before.sessions if before else 0),
+            readings=result.readings + (before.readings if before else 0),
+        )
+        for session in sessions:
+            state.sessions.pop(session.id or 0, None)
+        for log in [log for log in state.collection_logs.values() if start <= log.created_at < end]:
+            del state.collection_logs[log.id]
+        return result

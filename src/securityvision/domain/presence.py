@@ -149,6 +149,61 @@ def _close(
     result.append(merged)
 
 
+class DailyUsage(msgspec.Struct, frozen=True, kw_only=True):
+    """A day (in the presence time zone) of one tag at one gateway, once rolled up: what its
+    sessions added up to. A row of ``presence_daily_usage``."""
+
+    tag_id: int
+    device_id: int
+    day: date
+    total_dwell_seconds: float
+    sessions_count: int
+    samples_count: int
+    first_seen_at: datetime | None = None
+    last_seen_at: datetime | None = None
+
+
+def add_up_day(sessions: Iterable[PresenceSession]) -> list[DailyUsage]:
+    """Per (tag, gateway, day), what the sessions add up to."""
+    totals: dict[tuple[int, int, date], DailyUsage] = {}
+    for s in sessions:
+        key = (s.tag_id, s.device_id, s.day)
+        known = totals.get(key)
+        totals[key] = DailyUsage(
+            tag_id=s.tag_id,
+            device_id=s.device_id,
+            day=s.day,
+            total_dwell_seconds=s.duration_seconds + (known.total_dwell_seconds if known else 0),
+            sessions_count=1 + (known.sessions_count if known else 0),
+            samples_count=s.samples_count + (known.samples_count if known else 0),
+            first_seen_at=min(s.started_at, known.first_seen_at or s.started_at)
+            if known
+            else s.started_at,
+            last_seen_at=max(s.ended_at, known.last_seen_at or s.ended_at) if known else s.ended_at,
+        )
+    return [totals[k] for k in sorted(totals)]
+
+
+def merge_usage(before: DailyUsage | None, more: DailyUsage) -> DailyUsage:
+    """A day rolled up again (readings that came late): totals add up."""
+    if before is None:
+        return more
+    return DailyUsage(
+        tag_id=more.tag_id,
+        device_id=more.device_id,
+        day=more.day,
+        total_dwell_seconds=before.total_dwell_seconds + more.total_dwell_seconds,
+        sessions_count=before.sessions_count + more.sessions_count,
+        samples_count=before.samples_count + more.samples_count,
+        first_seen_at=min(d for d in (before.first_seen_at, more.first_seen_at) if d)
+        if before.first_seen_at or more.first_seen_at
+        else None,
+        last_seen_at=max(d for d in (before.last_seen_at, more.last_seen_at) if d)
+        if before.last_seen_at or more.last_seen_at
+        else None,
+    )
+
+
 # --- Positions ----------------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from securityvision.adapters.postgres.migrator import apply_migrations, migratio
 from securityvision.adapters.prometheus import WorkerMetrics
 from securityvision.application.identity import UserDraft
 from securityvision.application.people import PersonDraft
+from securityvision.application.rollup import DayRollup
 from securityvision.application.tags import TagDraft
 from securityvision.config import ConfigError, Secret, Settings, check_serving_safety, load_settings
 from securityvision.container import Container, build_container
@@ -297,6 +298,47 @@ async def _worker(settings: Settings) -> None:
 
 
 main.add_command(simulate)
+
+
+@main.command()
+@click.option(
+    "--retention-days",
+    type=click.IntRange(0, 36500),
+    default=None,
+    help="Keep raw data this many days.  [default: PRESENCE_LOG_RETENTION_DAYS]",
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be rolled up; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@friendly_errors
+def rollup(retention_days: int | None, dry_run: bool, as_json: bool) -> None:
+    """Roll presence up into daily usage for every day (in PRESENCE_TIMEZONE) that ended more
+    than N days ago, then drop those days' sessions and raw readings. Idempotent.
+
+    \b
+    Example:  securityvision rollup --retention-days 30 --dry-run
+    """
+    settings = load_settings()
+    configure_logging(settings)
+    days = retention_days if retention_days is not None else settings.presence_log_retention_days
+    done = _run(_rollup(settings, days, dry_run))
+    if as_json:
+        click.echo(msgspec.json.encode(done).decode())
+        return
+    verb = "would roll up" if dry_run else "rolled up"
+    for day in done:
+        click.echo(f"{verb}  {day.day}  {day.sessions} sessions, {day.readings} readings")
+    click.echo(f"{len(done)} day(s) {verb}; raw data kept from {days} day(s) ago")
+
+
+async def _rollup(settings: Settings, retention_days: int, dry_run: bool) -> list[DayRollup]:
+    container = build_container(settings)
+    storage = container.storage()
+    await _settle_schema(settings)
+    await storage.open()
+    try:
+        return await container.roll_up_presence().execute(retention_days, dry_run=dry_run)
+    finally:
+        await storage.close()
 
 
 async def _settle_schema(settings: Settings) -> None:

@@ -114,13 +114,17 @@ class IngestWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set; the batch in hand is stored and acknowledged first."""
-        monitor = asyncio.create_task(self._watch_gateways(stop))
+        chores = [asyncio.create_task(self._watch_gateways(stop))]
+        if self._settings.presence_rollup_enabled:
+            chores.append(asyncio.create_task(self._roll_up_periodically(stop)))
         try:
             await self._consume(stop)
         finally:
-            monitor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await monitor
+            for chore in chores:
+                chore.cancel()
+            for chore in chores:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await chore
 
     async def _consume(self, stop: asyncio.Event) -> None:
         backoff = 1.0
@@ -256,6 +260,27 @@ class IngestWorker:
                 self._log.warning("storage_unavailable", str(exc))
                 continue
             self._metrics.gateway_transitions.labels("offline").inc(len(offline))
+
+    async def _roll_up_periodically(self, stop: asyncio.Event) -> None:
+        """PRESENCE_ROLLUP_ENABLED: every worker may run it; a day is rolled up under a lock,
+        once, and a second run finds nothing left to do."""
+        interval = self._settings.presence_rollup_interval_minutes * 60
+        while not stop.is_set():
+            try:
+                done = await self._container.roll_up_presence().execute(
+                    self._settings.presence_log_retention_days
+                )
+            except StorageError as exc:
+                self._log.warning("storage_unavailable", str(exc))
+            else:
+                for day in done:
+                    log.info(
+                        "rolled up %s: %s sessions, %s readings",
+                        day.day,
+                        day.sessions,
+                        day.readings,
+                    )
+            await _sleep_unless(stop, interval)
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

@@ -7,7 +7,10 @@ from typing import Any
 import psycopg
 from psycopg.rows import DictRow
 
-from securityvision.adapters.postgres.partitions import ensure_daily_partitions
+from securityvision.adapters.postgres.partitions import (
+    ensure_daily_partitions,
+    forget_daily_partitions,
+)
 from securityvision.application.ports import GatewaySighting, ReadingRow, UnknownTagSighting
 from securityvision.domain.devices import DeviceStatusEvent
 from securityvision.domain.rtls import gateway_code
@@ -23,6 +26,15 @@ CREATE TEMP TABLE IF NOT EXISTS collection_logs_stage (
     raw_payload varchar(4096)
 ) ON COMMIT DELETE ROWS
 """
+
+
+_INSERT_STAGED = (
+    "INSERT INTO collection_logs (device_id, tag_id, rssi, created_at, received_at, raw_payload)"
+    " SELECT device_id, tag_id, rssi, created_at, received_at, raw_payload"
+    " FROM collection_logs_stage"
+    " ON CONFLICT (tag_id, created_at, device_id) DO NOTHING"
+    " RETURNING device_id, tag_id, rssi, created_at, received_at"
+)
 
 
 class PostgresIngestStore:
@@ -184,7 +196,8 @@ class PostgresIngestStore:
     async def add_readings(self, rows: Sequence[ReadingRow]) -> Sequence[ReadingRow]:
         if not rows:
             return []
-        await ensure_daily_partitions(self._conn, {row.ts.astimezone(UTC).date() for row in rows})
+        days = {row.ts.astimezone(UTC).date() for row in rows}
+        await ensure_daily_partitions(self._conn, days)
         await self._conn.execute(_STAGE)
         async with self._conn.cursor() as cur:
             async with cur.copy(
@@ -203,14 +216,15 @@ class PostgresIngestStore:
                             row.raw_payload,
                         )
                     )
-            await cur.execute(
-                "INSERT INTO collection_logs (device_id, tag_id, rssi, created_at, received_at,"
-                " raw_payload)"
-                " SELECT device_id, tag_id, rssi, created_at, received_at, raw_payload"
-                " FROM collection_logs_stage"
-                " ON CONFLICT (tag_id, created_at, device_id) DO NOTHING"
-                " RETURNING device_id, tag_id, rssi, created_at, received_at"
-            )
+            try:
+                async with self._conn.transaction():
+                    await cur.execute(_INSERT_STAGED)
+            except psycopg.errors.CheckViolation:
+                # "No partition for the row": another process dropped a day for retention
+                # after this one cached it. Late readings of any age are accepted: recreate.
+                forget_daily_partitions(self._conn, days)
+                await ensure_daily_partitions(self._conn, days)
+                await cur.execute(_INSERT_STAGED)
             inserted = [
                 ReadingRow(
                     device_id=row["device_id"],
