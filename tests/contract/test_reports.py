@@ -1,0 +1,506 @@
+"""Every report answers the same on every adapter, over the same seeded sessions.
+
+Two local days (America/Sao_Paulo: its midnight is 03:00 UTC) of sessions at two gateways
+of one building; the window [WINDOW_FROM, WINDOW_TO] cuts a long session at its start and
+another at its end. Plus a day rolled up into ``presence_daily_usage`` whose sessions are
+gone.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import msgspec
+import pytest
+
+from securityvision.adapters.memory import InMemoryStorage
+from securityvision.adapters.memory_reports import InMemoryReportQueries
+from securityvision.adapters.postgres.database import PostgresStorage
+from securityvision.adapters.postgres.reports import PostgresReportQueries
+from securityvision.application.devices import ListDeviceStatuses
+from securityvision.application.ports import Storage
+from securityvision.application.reports import (
+    ConcurrencyBucket,
+    ReportQueries,
+    Reports,
+    ReportWindowError,
+    TransitionFilter,
+)
+from securityvision.application.rollup import DayRollup
+from securityvision.domain.devices import NewDevice
+from securityvision.domain.people import NewPerson, NewPersonGroup
+from securityvision.domain.presence import DailyUsage, PresenceSession
+from securityvision.domain.rtls import NewTag
+from securityvision.domain.sites import NewBuilding, NewFloor, NewFloorPlan
+from tests.support.clock import FakeClock
+
+ZONE = ZoneInfo("America/Sao_Paulo")
+D1, D2, D0 = date(2026, 11, 27), date(2026, 11, 28), date(2026, 11, 26)
+WINDOW_FROM = datetime(2026, 11, 27, 13, 45, tzinfo=UTC)
+WINDOW_TO = datetime(2026, 11, 28, 13, 15, tzinfo=UTC)
+
+
+def at(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, second, tzinfo=UTC)
+
+
+class World(msgspec.Struct, kw_only=True):
+    reports: Reports
+    building: int
+    floor: int
+    plan: int
+    g1: int
+    g2: int
+    ana: int
+    bruno: int
+    staff: int
+    t1: int
+    t2: int
+    t3: int
+    t4: int
+
+
+def queries_of(storage: Storage) -> ReportQueries:
+    if isinstance(storage, InMemoryStorage):
+        return InMemoryReportQueries(storage, ZONE)
+    assert isinstance(storage, PostgresStorage)
+    return PostgresReportQueries(storage, ZONE, "America/Sao_Paulo")
+
+
+async def seed(storage: Storage) -> World:
+    """The register, and sessions (tag, gateway, start, end) across two local days."""
+    async with storage.unit_of_work() as uow:
+        building = await uow.buildings.add(NewBuilding(name="Torre A", code="TA"))
+        floor = await uow.floors.add(NewFloor(building_id=building.id, name="Terreo"))
+        plan = await uow.floor_plans.add(NewFloorPlan(floor_id=floor.id, name="Terreo 01"))
+        g1 = await uow.devices.add(
+            NewDevice(
+                name="GW 1",
+                mac_address="AA:BB:CC:DD:EE:01",
+                floor_plan_id=plan.id,
+                floor_id=floor.id,
+                building_id=building.id,
+            )
+        )
+        # Off any plan but in the building: building reports count it (device.building_id).
+        g2 = await uow.devices.add(
+            NewDevice(name="GW 2", mac_address="AA:BB:CC:DD:EE:02", building_id=building.id)
+        )
+        ana = await uow.people.add(NewPerson(full_name="Ana Lima"))
+        bruno = await uow.people.add(NewPerson(full_name="Bruno Reis"))
+        await uow.people.add(NewPerson(full_name="Carla Dias"))
+        staff = await uow.person_groups.add(NewPersonGroup(name="Staff"))
+        await uow.person_groups.set_members(staff.id, [ana.id, bruno.id])
+        t1 = await uow.tags.add(NewTag(mac_address="11:00:00:00:00:01", person_id=ana.id))
+        t2 = await uow.tags.add(NewTag(mac_address="11:00:00:00:00:02", person_id=ana.id))
+        t3 = await uow.tags.add(NewTag(mac_address="11:00:00:00:00:03", person_id=bruno.id))
+        t4 = await uow.tags.add(NewTag(mac_address="11:00:00:00:00:04", label="cart"))
+        await uow.commit()
+    sessions = [
+        (t1.id, g1.id, at(27, 13), at(27, 16, 30)),  # cut by the window's start
+        (t3.id, g1.id, at(27, 13, 30), at(27, 14)),
+        (t1.id, g2.id, at(28, 12), at(28, 12, 20)),
+        (t2.id, g1.id, at(28, 12, 10), at(28, 12, 50)),  # Ana's second tag, overlapping
+        (t1.id, g1.id, at(28, 12, 40), at(28, 13, 10)),
+        (t3.id, g1.id, at(28, 12, 45), at(28, 12, 45, 20)),  # 20 s: min_duration drops it
+        (t4.id, g1.id, at(28, 13), at(28, 13, 30)),  # nobody's tag; cut by the window's end
+    ]
+    async with storage.unit_of_work() as uow:
+        await uow.presence.replace_sessions(
+            [],
+            [
+                PresenceSession(
+                    tag_id=tag,
+                    device_id=device,
+                    day=start.astimezone(ZONE).date(),
+                    started_at=start,
+                    ended_at=end,
+                    samples_count=10,
+                    rssi_sum=-600,
+                    rssi_max=-55,
+                )
+                for tag, device, start, end in sessions
+            ],
+        )
+        await uow.commit()
+    clock = FakeClock(WINDOW_TO)
+    reports = Reports.build(
+        queries_of(storage),
+        storage.unit_of_work,
+        clock,
+        ZONE,
+        ListDeviceStatuses(storage.unit_of_work, clock, timedelta(seconds=60)),
+    )
+    return World(
+        reports=reports,
+        building=building.id,
+        floor=floor.id,
+        plan=plan.id,
+        g1=g1.id,
+        g2=g2.id,
+        ana=ana.id,
+        bruno=bruno.id,
+        staff=staff.id,
+        t1=t1.id,
+        t2=t2.id,
+        t3=t3.id,
+        t4=t4.id,
+    )
+
+
+async def roll_up(storage: Storage, rows: list[DailyUsage]) -> None:
+    """What the rollup leaves of a day: its totals and its record; no sessions."""
+    days = sorted({r.day for r in rows})
+    if isinstance(storage, InMemoryStorage):
+        for r in rows:
+            storage.state.daily_usage[(r.tag_id, r.device_id, r.day)] = r
+        for day in days:
+            storage.state.rolled_days[day] = DayRollup(day=day, sessions=1, readings=1)
+        return
+    assert isinstance(storage, PostgresStorage)
+    async with storage.connection() as conn:
+        for r in rows:
+            await conn.execute(
+                "INSERT INTO presence_daily_usage (tag_id, device_id, day, total_dwell_seconds,"
+                " sessions_count, samples_count, first_seen_at, last_seen_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    r.tag_id,
+                    r.device_id,
+                    r.day,
+                    r.total_dwell_seconds,
+                    r.sessions_count,
+                    r.samples_count,
+                    r.first_seen_at,
+                    r.last_seen_at,
+                ],
+            )
+        for day in days:
+            await conn.execute(
+                "INSERT INTO presence_rollups (day, time_zone, sessions, readings)"
+                " VALUES (%s, 'America/Sao_Paulo', 1, 1)",
+                [day],
+            )
+
+
+WINDOW = {"from_ts": WINDOW_FROM, "to_ts": WINDOW_TO}
+
+
+async def test_the_overview_adds_up_clipped_dwell_and_ranks_every_dimension(
+    storage: Storage,
+) -> None:
+    w = await seed(storage)
+    overview = await w.reports.overview.execute(**WINDOW, device_id=None, tag_id=None)
+    s = overview.summary
+    assert (s.total_sessions, s.total_dwell_seconds) == (7, 17120.0)
+    assert (s.total_unique_tags, s.total_unique_people, s.total_unique_devices) == (4, 2, 2)
+    assert s.first_session_at == at(27, 13)
+    assert s.last_session_at == at(28, 13, 30)
+    assert s.avg_dwell_seconds == round(17120 / 7, 3)
+    assert [
+        (d.device_id, d.total_sessions, d.total_dwell_seconds) for d in overview.top_devices
+    ] == [
+        (w.g1, 6, 15920.0),
+        (w.g2, 1, 1200.0),
+    ]
+    assert [(p.person_name, p.total_dwell_seconds) for p in overview.top_people] == [
+        ("Ana Lima", 15300.0),
+        ("Bruno Reis", 920.0),
+    ]
+    assert [(b.building_id, b.total_dwell_seconds) for b in overview.top_buildings] == [
+        (w.building, 17120.0)
+    ]
+    assert [(f.floor_id, f.total_sessions) for f in overview.top_floors] == [(w.floor, 6)]
+    assert [
+        (g.group_name, g.total_sessions, g.total_dwell_seconds) for g in overview.top_groups
+    ] == [("Staff", 6, 16220.0)]
+
+
+async def test_the_overview_filters_by_gateway_and_tag(storage: Storage) -> None:
+    w = await seed(storage)
+    by_tag = await w.reports.overview.execute(**WINDOW, device_id=w.g1, tag_id=w.t1)
+    assert (by_tag.summary.total_sessions, by_tag.summary.total_dwell_seconds) == (2, 11700.0)
+
+
+async def test_a_person_summary_splits_dwell_by_gateway_and_min_duration_drops_short_sessions(
+    storage: Storage,
+) -> None:
+    w = await seed(storage)
+    ana = await w.reports.person_summary.execute(w.ana, **WINDOW, min_duration_seconds=None)
+    assert (ana.total_sessions, ana.total_dwell_seconds) == (4, 15300.0)
+    assert (ana.first_session_at, ana.last_session_at) == (at(27, 13), at(28, 13, 10))
+    assert [
+        (d.device_id, d.sessions_count, d.total_dwell_seconds) for d in ana.dwell_by_device
+    ] == [
+        (w.g1, 3, 14100.0),
+        (w.g2, 1, 1200.0),
+    ]
+    assert ana.dwell_by_device[0].building_name == "Torre A"
+    assert ana.dwell_by_device[1].building_name == "Torre A"  # by the gateway's building_id
+    assert ana.top_device_id == w.g1
+    bruno = await w.reports.person_summary.execute(w.bruno, **WINDOW, min_duration_seconds=30)
+    assert (bruno.total_sessions, bruno.total_dwell_seconds) == (1, 900.0)
+
+
+async def test_a_group_summary_lists_its_members_and_gateways(storage: Storage) -> None:
+    w = await seed(storage)
+    group = await w.reports.group_summary.execute(w.staff, **WINDOW, min_duration_seconds=30)
+    assert (group.total_sessions, group.total_dwell_seconds, group.total_unique_people) == (
+        5,
+        16200.0,
+        2,
+    )
+    assert [(p.person_full_name, p.sessions_count) for p in group.dwell_by_person] == [
+        ("Ana Lima", 4),
+        ("Bruno Reis", 1),
+    ]
+    assert [(d.device_id, d.unique_people_count) for d in group.dwell_by_device] == [
+        (w.g1, 2),
+        (w.g2, 1),
+    ]
+
+
+async def test_the_timeline_and_dwell_sessions_list_live_sessions_in_order(
+    storage: Storage,
+) -> None:
+    w = await seed(storage)
+    timeline = await w.reports.person_timeline.execute(
+        w.ana, **WINDOW, min_duration_seconds=None, limit=10
+    )
+    assert [(t.device_id, t.started_at, t.duration_seconds) for t in timeline] == [
+        (w.g1, at(27, 13), 12600.0),
+        (w.g2, at(28, 12), 1200.0),
+        (w.g1, at(28, 12, 10), 2400.0),
+        (w.g1, at(28, 12, 40), 1800.0),
+    ]
+    assert timeline[0].floor_plan_id == w.plan
+    newest = await w.reports.dwell_sessions.execute(
+        **WINDOW, device_id=w.g1, tag_id=None, skip=1, limit=2
+    )
+    assert [(s.tag_id, s.started_at) for s in newest] == [
+        (w.t3, at(28, 12, 45)),
+        (w.t1, at(28, 12, 40)),
+    ]
+
+
+async def test_transitions_pair_consecutive_sessions_of_a_tag(storage: Storage) -> None:
+    w = await seed(storage)
+    rows = await w.reports.transitions.execute(
+        TransitionFilter(from_ts=WINDOW_FROM, to_ts=WINDOW_TO, person_id=w.ana), 100
+    )
+    assert [(r.tag_id, r.from_device_id, r.to_device_id, r.transition_seconds) for r in rows] == [
+        (w.t1, w.g2, w.g1, 1200.0),
+        (w.t1, w.g1, w.g2, 70200.0),
+    ]
+    to_g2 = await w.reports.transitions.execute(
+        TransitionFilter(from_ts=WINDOW_FROM, to_ts=WINDOW_TO, to_device_id=w.g2), 100
+    )
+    assert [r.transition_start_at for r in to_g2] == [at(27, 16, 30)]
+
+
+async def test_calendar_and_day_of_week_use_the_local_days_of_the_sessions(
+    storage: Storage,
+) -> None:
+    w = await seed(storage)
+    calendar = await w.reports.person_calendar.execute(
+        w.ana, **WINDOW, min_duration_seconds=None, granularity="day"
+    )
+    assert [
+        (b.bucket_start, b.total_dwell_seconds, b.sessions_count) for b in calendar.buckets
+    ] == [
+        (at(27, 3), 9900.0, 1),
+        (at(28, 3), 5400.0, 3),
+    ]
+    month = await w.reports.person_calendar.execute(
+        w.ana, **WINDOW, min_duration_seconds=None, granularity="month"
+    )
+    assert [(b.bucket_start, b.total_dwell_seconds) for b in month.buckets] == [(at(1, 3), 15300.0)]
+    weekdays = await w.reports.person_day_of_week.execute(
+        w.ana, **WINDOW, min_duration_seconds=None
+    )
+    # 2026-11-27 is a Friday (5), 2026-11-28 a Saturday (6); 0 is Sunday.
+    assert [
+        (b.day_of_week, b.total_dwell_seconds) for b in weekdays.buckets if b.sessions_count
+    ] == [
+        (5, 9900.0),
+        (6, 5400.0),
+    ]
+    assert len(weekdays.buckets) == 7
+    building = await w.reports.building_calendar.execute(w.building, **WINDOW, granularity="week")
+    assert [(b.bucket_start, b.total_dwell_seconds, b.unique_people_count) for b in building] == [
+        (at(23, 3), 17120.0, 2)
+    ]
+
+
+async def test_hours_of_the_day_split_sessions_at_local_hours(storage: Storage) -> None:
+    w = await seed(storage)
+    hours = await w.reports.person_hour_of_day.execute(w.ana, **WINDOW, min_duration_seconds=None)
+    busy = {
+        b.hour: (b.total_dwell_seconds, b.sessions_count) for b in hours.buckets if b.sessions_count
+    }
+    assert busy == {
+        9: (4800.0, 3),
+        10: (1500.0, 2),
+        11: (3600.0, 1),
+        12: (3600.0, 1),
+        13: (1800.0, 1),
+    }
+    assert [b.hour for b in hours.buckets] == list(range(24))
+    by_gateway = await w.reports.person_hour_by_gateway.execute(
+        w.ana, **WINDOW, min_duration_seconds=None
+    )
+    assert [(b.hour, b.device_id, b.total_dwell_seconds) for b in by_gateway.buckets][:3] == [
+        (9, w.g1, 3600.0),
+        (9, w.g2, 1200.0),
+        (10, w.g1, 1500.0),
+    ]
+    gateway = await w.reports.gateway_time_of_day.execute(w.g1, **WINDOW)
+    nine = gateway.buckets[9]
+    assert (nine.unique_people_count, nine.unique_tags_count, nine.sessions_count) == (2, 3, 3)
+
+
+async def test_occupancy_lists_every_hour_and_finds_the_peak(storage: Storage) -> None:
+    w = await seed(storage)
+    occupancy = await w.reports.gateway_occupancy.execute(w.g1, **WINDOW)
+    assert len(occupancy.buckets) == 25  # 13:00 on the 27th to 13:00 on the 28th
+    first, last = occupancy.buckets[0], occupancy.buckets[-1]
+    assert (first.bucket_start, first.total_dwell_seconds, first.unique_people_count) == (
+        at(27, 13),
+        1800.0,
+        2,
+    )
+    assert (last.total_dwell_seconds, last.sessions_count, last.unique_tags_count) == (1500.0, 2, 2)
+    assert occupancy.buckets[5].sessions_count == 0  # an empty hour is still listed
+    assert occupancy.peak is not None
+    assert (occupancy.peak.bucket_start, occupancy.peak.unique_people_count) == (at(27, 13), 2)
+    assert (occupancy.avg_dwell_seconds, occupancy.p50_dwell_seconds) == (2653.333, 1350.0)
+    assert occupancy.p95_dwell_seconds == 8025.0
+    hourly = await w.reports.building_time_of_day.execute(w.building, **WINDOW)
+    assert sum(b.total_dwell_seconds for b in hourly) == 17120.0
+
+
+async def test_concurrency_counts_people_present_at_once_in_every_hour(storage: Storage) -> None:
+    w = await seed(storage)
+    report = await w.reports.gateway_concurrency.execute(w.g1, **WINDOW)
+    peaks = {b.bucket_start: b.peak_concurrency_people for b in report.buckets}
+    assert len(peaks) == 25
+    assert peaks[at(27, 13)] == 2
+    assert peaks[at(27, 14)] == 1  # Bruno left at 14:00 sharp
+    assert peaks[at(27, 15)] == 1  # Ana stayed the whole hour: no start, no end in it
+    assert peaks[at(27, 17)] == 0
+    assert peaks[at(28, 12)] == 2  # Ana's two tags overlap: one person
+    assert peaks[at(28, 13)] == 1  # the cart's tag is nobody
+    assert report.buckets[0] == ConcurrencyBucket(
+        bucket_start=at(27, 13), peak_concurrency_people=2
+    )
+
+
+async def test_gateway_usage_and_building_summary(storage: Storage) -> None:
+    w = await seed(storage)
+    usage = await w.reports.gateway_usage.execute(
+        **WINDOW,
+        building_id=w.building,
+        floor_id=None,
+        floor_plan_id=None,
+        device_id=None,
+        min_duration_seconds=None,
+    )
+    assert [(g.device_id, g.unique_people_count, g.sessions_count) for g in usage.gateways] == [
+        (w.g1, 2, 6),
+        (w.g2, 1, 1),
+    ]
+    assert usage.gateways[0].floor_plan_name == "Terreo 01"
+    on_plan = await w.reports.gateway_usage.execute(
+        **WINDOW,
+        building_id=None,
+        floor_id=None,
+        floor_plan_id=w.plan,
+        device_id=None,
+        min_duration_seconds=None,
+    )
+    assert [g.device_id for g in on_plan.gateways] == [w.g1]
+    summary = await w.reports.building_summary.execute(
+        w.building, **WINDOW, min_duration_seconds=None
+    )
+    assert (summary.total_sessions, summary.unique_people_count, summary.unique_tags_count) == (
+        7,
+        2,
+        4,
+    )
+    assert [g.device_id for g in summary.top_gateways_by_sessions] == [w.g1, w.g2]
+    assert [g.total_dwell_seconds for g in summary.top_gateways_by_dwell] == [15920.0, 1200.0]
+
+
+async def test_a_window_over_rolled_up_and_live_days_adds_both_once(storage: Storage) -> None:
+    w = await seed(storage)
+    await roll_up(
+        storage,
+        [
+            DailyUsage(
+                tag_id=w.t1,
+                device_id=w.g1,
+                day=D0,
+                total_dwell_seconds=3600.0,
+                sessions_count=2,
+                samples_count=40,
+                first_seen_at=at(26, 13),
+                last_seen_at=at(26, 15),
+            ),
+            DailyUsage(
+                tag_id=w.t3,
+                device_id=w.g2,
+                day=D0,
+                total_dwell_seconds=600.0,
+                sessions_count=1,
+                samples_count=10,
+                first_seen_at=at(26, 14),
+                last_seen_at=at(26, 14, 10),
+            ),
+        ],
+    )
+    live = await w.reports.overview.execute(**WINDOW, device_id=None, tag_id=None)
+    # The window touches the rolled-up day (late on the 26th, local): it counts whole.
+    wide = {"from_ts": at(27, 2), "to_ts": WINDOW_TO}
+    both = await w.reports.overview.execute(**wide, device_id=None, tag_id=None)
+    live_part = await w.reports.overview.execute(
+        from_ts=at(27, 3), to_ts=WINDOW_TO, device_id=None, tag_id=None
+    )
+    assert live_part.summary.total_sessions == 7
+    assert both.summary.total_sessions == live_part.summary.total_sessions + 3
+    assert both.summary.total_dwell_seconds == live_part.summary.total_dwell_seconds + 4200.0
+    assert both.summary.first_session_at == at(26, 13)
+    assert live.summary.total_dwell_seconds == 17120.0  # the rolled-up day is outside it
+    ana = await w.reports.person_summary.execute(w.ana, **wide, min_duration_seconds=None)
+    assert ana.total_sessions == 4 + 2
+    calendar = await w.reports.building_calendar.execute(w.building, **wide, granularity="day")
+    assert [(b.bucket_start, b.total_dwell_seconds, b.sessions_count) for b in calendar] == [
+        (at(26, 3), 4200.0, 3),
+        (at(27, 3), 14400.0, 2),
+        (at(28, 3), 6320.0, 5),
+    ]
+
+
+async def test_bucket_reports_need_a_finite_window(storage: Storage) -> None:
+    w = await seed(storage)
+    with pytest.raises(ReportWindowError) as caught:
+        await w.reports.gateway_occupancy.execute(w.g1, from_ts=WINDOW_FROM, to_ts=None)
+    assert caught.value.code == "window_required"
+    with pytest.raises(ReportWindowError):
+        await w.reports.overview.execute(
+            from_ts=WINDOW_TO, to_ts=WINDOW_FROM, device_id=None, tag_id=None
+        )
+
+
+async def test_default_windows_end_now(storage: Storage) -> None:
+    w = await seed(storage)
+    week = await w.reports.overview.execute(from_ts=None, to_ts=None, device_id=None, tag_id=None)
+    assert (week.summary.from_ts, week.summary.to_ts) == (WINDOW_TO - timedelta(days=7), WINDOW_TO)
+    day = await w.reports.gateway_occupancy.execute(w.g1, from_ts=None, to_ts=None)
+    assert (day.from_ts, day.to_ts) == (WINDOW_TO - timedelta(hours=24), WINDOW_TO)
+
+
+async def test_the_dashboard_counts_the_register(storage: Storage) -> None:
+    w = await seed(storage)
+    summary = await w.reports.dashboard.execute()
+    assert (summary.total_people, summary.total_tags, summary.total_gateways) == (3, 4, 2)
+    assert (summary.gateways_online, summary.gateways_offline) == (0, 2)
+    assert (summary.active_alert_rules, summary.recent_alerts_24h) == (0, 0)
