@@ -120,6 +120,13 @@ def _http_url(text: str) -> str:
     return text.rstrip("/")
 
 
+def _device_secrets_key(text: str) -> "Secret":
+    # It encrypts camera passwords at rest (adapters/secrets.py): a short key is guessable.
+    if len(text) < 32:
+        raise _InvalidValueError("expected at least 32 characters", show_value=False)
+    return Secret(text)
+
+
 def _origins(text: str) -> tuple[str, ...]:
     origins: list[str] = []
     for item in _items(text):
@@ -319,7 +326,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     media_base_url: Annotated[str | None, _Parser(_http_url)] = None
     media_fetch_allowed_hosts: Annotated[tuple[str, ...], _Parser(_lowercase_hosts)] = ()
     media_max_bytes: _PositiveInt = 5_242_880
-    device_secrets_key: Secret | None = None
+    device_secrets_key: Annotated[Secret | None, _Parser(_device_secrets_key)] = None
 
     # --- Chatwoot ---------------------------------------------------------------------------
     chatwoot_enabled: bool = False

@@ -6,7 +6,7 @@ storage=InMemoryStorage())``) instead of patching.
 """
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from dependency_injector import containers, providers
@@ -18,17 +18,33 @@ from securityvision.adapters.memory import (
     InMemoryRollupStore,
     InMemoryStorage,
 )
+from securityvision.adapters.memory_reports import InMemoryReportQueries
 from securityvision.adapters.mqtt.publisher import MqttPublisher
 from securityvision.adapters.postgres.database import PostgresStorage
 from securityvision.adapters.postgres.positions import PostgresPositionQueries
+from securityvision.adapters.postgres.reports import PostgresReportQueries
 from securityvision.adapters.postgres.rollup import PostgresRollupStore
 from securityvision.adapters.relay_metrics import RelayMetrics
+from securityvision.adapters.secrets import FernetSecretCipher
 from securityvision.adapters.security import (
     Argon2PasswordHasher,
     JwtTokenService,
     TokenSecretGenerator,
 )
 from securityvision.application.access_control import AccessControl
+from securityvision.application.cameras import (
+    CreateCamera,
+    CreateCameraGroup,
+    DeleteCameraGroup,
+    GetCameraGroup,
+    ListCameraEvents,
+    ListCameraGroups,
+    ListCameras,
+    ListCameraStatuses,
+    RecordCameraEvent,
+    UpdateCamera,
+    UpdateCameraGroup,
+)
 from securityvision.application.collection_logs import (
     AddCollectionLog,
     DeleteCollectionLog,
@@ -60,6 +76,31 @@ from securityvision.application.identity import (
     Login,
     SignUp,
     UpdateUser,
+)
+from securityvision.application.incident_pipeline import (
+    IncidentPipeline,
+    LiveIncidentNotices,
+    OpenIncidentsForEvent,
+)
+from securityvision.application.incident_ports import SecretCipher
+from securityvision.application.incident_rules import (
+    CreateIncidentRule,
+    DeleteIncidentRule,
+    GetIncidentRule,
+    ListIncidentRules,
+    UpdateIncidentRule,
+)
+from securityvision.application.incidents import (
+    AttachFileToIncident,
+    CreateIncident,
+    GetIncident,
+    ListIncidentMessages,
+    ListIncidents,
+    ListMyIncidents,
+    OpenIncidentForDeviceEvent,
+    OpenIncidentFromEvent,
+    PostIncidentMessage,
+    UpdateIncident,
 )
 from securityvision.application.ingest import DetectSilentGateways, IngestGatewayMessages
 from securityvision.application.locations import (
@@ -97,6 +138,7 @@ from securityvision.application.positions import (
 )
 from securityvision.application.presence import PresenceFollower
 from securityvision.application.relay import OutboxRelay
+from securityvision.application.reports import ReportQueries, Reports
 from securityvision.application.rollup import RollUpPresence, RollupStore
 from securityvision.application.sites import (
     CreateBuilding,
@@ -118,6 +160,13 @@ from securityvision.application.sites import (
     UpdateBuilding,
     UpdateFloor,
     UpdateFloorPlan,
+)
+from securityvision.application.support_groups import (
+    CreateSupportGroup,
+    DeleteSupportGroup,
+    GetSupportGroup,
+    ListSupportGroups,
+    UpdateSupportGroup,
 )
 from securityvision.application.tags import (
     CreateTag,
@@ -189,12 +238,26 @@ def _position_queries(storage: object) -> PositionQueries:
     raise TypeError(f"no position queries for {type(storage).__name__}")
 
 
+def _report_queries(storage: object, zone: tzinfo, zone_name: str) -> ReportQueries:
+    if isinstance(storage, InMemoryStorage):
+        return InMemoryReportQueries(storage, zone)
+    if isinstance(storage, PostgresStorage):
+        return PostgresReportQueries(storage, zone, zone_name)
+    raise TypeError(f"no report queries for {type(storage).__name__}")
+
+
 def _rollup_store(storage: object) -> RollupStore:
     if isinstance(storage, InMemoryStorage):
         return InMemoryRollupStore(storage)
     if isinstance(storage, PostgresStorage):
         return PostgresRollupStore(storage)
     raise TypeError(f"no rollup store for {type(storage).__name__}")
+
+
+def _secret_cipher(settings: Settings) -> SecretCipher | None:
+    """Camera passwords are encrypted with DEVICE_SECRETS_KEY; without it none is stored."""
+    key = settings.device_secrets_key
+    return None if key is None else FernetSecretCipher(key.reveal())
 
 
 def _postgres(settings: Settings) -> PostgresStorage:
@@ -326,6 +389,21 @@ class Container(containers.DeclarativeContainer):
             lambda s: timedelta(seconds=s.device_offline_threshold_seconds), settings
         ),
     )
+    # Presence reports (docs/reports.md): one read model, every report use case.
+    report_queries = providers.Singleton(
+        _report_queries,
+        storage,
+        settings.provided.presence_zone,
+        settings.provided.presence_timezone,
+    )
+    reports = providers.Factory(
+        Reports.build,
+        queries=report_queries,
+        uow=unit_of_work,
+        clock=clock,
+        zone=settings.provided.presence_zone,
+        statuses=list_device_statuses,
+    )
     add_collection_log = providers.Factory(
         AddCollectionLog, uow=unit_of_work, clock=clock, presence=presence_follower
     )
@@ -401,6 +479,87 @@ class Container(containers.DeclarativeContainer):
     )
     get_device_user = providers.Factory(GetDeviceUser, uow=unit_of_work)
     list_device_users = providers.Factory(ListDeviceUsers, uow=unit_of_work)
+
+    # Cameras, camera groups, support groups, incident rules, incidents (docs/incidents.md)
+    secret_cipher = providers.Singleton(_secret_cipher, settings)
+    # Where incident changes go out (Chatwoot, webhooks, the event stream): nothing yet.
+    incident_notifier = providers.Singleton(LiveIncidentNotices)
+    incident_pipeline = providers.Singleton(
+        IncidentPipeline,
+        clock=clock,
+        cooldown=providers.Callable(
+            lambda s: timedelta(seconds=s.incident_cooldown_seconds), settings
+        ),
+        notifier=incident_notifier,
+    )
+    open_incidents_for_event = providers.Factory(
+        OpenIncidentsForEvent, uow=unit_of_work, pipeline=incident_pipeline
+    )
+    create_camera = providers.Factory(
+        CreateCamera,
+        uow=unit_of_work,
+        cipher=secret_cipher,
+        default_shard=settings.provided.cambus_default_shard,
+        access_control=access_control,
+    )
+    update_camera = providers.Factory(
+        UpdateCamera, uow=unit_of_work, cipher=secret_cipher, access_control=access_control
+    )
+    list_cameras = providers.Factory(ListCameras, uow=unit_of_work)
+    list_camera_statuses = providers.Factory(
+        ListCameraStatuses,
+        uow=unit_of_work,
+        clock=clock,
+        threshold=providers.Callable(
+            lambda s: timedelta(seconds=s.device_offline_threshold_seconds), settings
+        ),
+    )
+    list_camera_events = providers.Factory(ListCameraEvents, uow=unit_of_work)
+    record_camera_event = providers.Factory(
+        RecordCameraEvent, uow=unit_of_work, clock=clock, pipeline=incident_pipeline
+    )
+    create_camera_group = providers.Factory(CreateCameraGroup, uow=unit_of_work)
+    update_camera_group = providers.Factory(UpdateCameraGroup, uow=unit_of_work)
+    get_camera_group = providers.Factory(GetCameraGroup, uow=unit_of_work)
+    list_camera_groups = providers.Factory(ListCameraGroups, uow=unit_of_work)
+    delete_camera_group = providers.Factory(DeleteCameraGroup, uow=unit_of_work)
+    create_support_group = providers.Factory(CreateSupportGroup, uow=unit_of_work)
+    update_support_group = providers.Factory(UpdateSupportGroup, uow=unit_of_work)
+    get_support_group = providers.Factory(GetSupportGroup, uow=unit_of_work)
+    list_support_groups = providers.Factory(ListSupportGroups, uow=unit_of_work)
+    delete_support_group = providers.Factory(DeleteSupportGroup, uow=unit_of_work)
+    create_incident_rule = providers.Factory(CreateIncidentRule, uow=unit_of_work)
+    update_incident_rule = providers.Factory(UpdateIncidentRule, uow=unit_of_work)
+    get_incident_rule = providers.Factory(GetIncidentRule, uow=unit_of_work)
+    list_incident_rules = providers.Factory(ListIncidentRules, uow=unit_of_work)
+    delete_incident_rule = providers.Factory(DeleteIncidentRule, uow=unit_of_work)
+    create_incident = providers.Factory(
+        CreateIncident, uow=unit_of_work, clock=clock, notifier=incident_notifier
+    )
+    get_incident = providers.Factory(GetIncident, uow=unit_of_work)
+    list_incidents = providers.Factory(ListIncidents, uow=unit_of_work)
+    list_my_incidents = providers.Factory(ListMyIncidents, uow=unit_of_work)
+    update_incident = providers.Factory(
+        UpdateIncident, uow=unit_of_work, clock=clock, notifier=incident_notifier
+    )
+    open_incident_from_event = providers.Factory(
+        OpenIncidentFromEvent, uow=unit_of_work, pipeline=incident_pipeline
+    )
+    open_incident_for_device_event = providers.Factory(
+        OpenIncidentForDeviceEvent, uow=unit_of_work, pipeline=incident_pipeline
+    )
+    list_incident_messages = providers.Factory(ListIncidentMessages, uow=unit_of_work)
+    post_incident_message = providers.Factory(
+        PostIncidentMessage, uow=unit_of_work, clock=clock, notifier=incident_notifier
+    )
+    attach_file_to_incident = providers.Factory(
+        AttachFileToIncident,
+        uow=unit_of_work,
+        media=media_store,
+        clock=clock,
+        max_bytes=settings.provided.media_max_bytes,
+        notifier=incident_notifier,
+    )
 
 
 def build_container(settings: Settings, *, memory: bool = False, **overrides: Any) -> Container:

@@ -391,6 +391,8 @@ def _environment_holding(name: str, secret: str) -> dict[str, str]:
         return {name: f"postgresql://app:{secret}@db.internal/sv"}
     if name == "REDIS_URL":
         return {name: f"redis://:{secret}@cache.internal:6379/0"}
+    if name == "DEVICE_SECRETS_KEY":  # at least 32 characters
+        return {name: secret.ljust(32, "#")}
     return {name: secret}
 
 

@@ -68,6 +68,9 @@ class SessionTable:
         merge = merge_sessions(self.near(batch), batch, GAP, day_of)
         for session_id in merge.replaced:
             del self.rows[session_id]
+        for session in merge.updated:
+            assert session.id in self.rows
+            self.rows[session.id] = session
         for session in merge.added:
             new_id = next(self.ids)
             self.rows[new_id] = PresenceSession(**(msgspec_fields(session) | {"id": new_id}))

@@ -5,9 +5,10 @@ database. The contract suite (tests/contract) runs the same tests against these 
 PostgreSQL adapters, so they stay faithful.
 """
 
+import asyncio
 import itertools
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Self
@@ -15,6 +16,18 @@ from typing import Self
 import msgspec
 
 from securityvision.adapters.clock import SystemClock
+from securityvision.adapters.memory_incidents import (
+    IncidentTables,
+    InMemoryCameraGroupRepository,
+    InMemoryDeviceEventRepository,
+    InMemoryDeviceSecretRepository,
+    InMemoryIncidentMessageRepository,
+    InMemoryIncidentRepository,
+    InMemoryIncidentRuleRepository,
+    InMemorySupportGroupRepository,
+    forget_user,
+)
+from securityvision.adapters.memory_incidents import forget_device as forget_camera_device
 from securityvision.adapters.memory_outbox import InMemoryLocks, InMemoryOutbox
 from securityvision.adapters.memory_sites import (
     InMemoryBuildingRepository,
@@ -38,6 +51,7 @@ from securityvision.application.positions import PositionFilter, PositionView
 from securityvision.application.rollup import DayRollup
 from securityvision.domain.devices import Device, DeviceStatusEvent, DeviceType, NewDevice
 from securityvision.domain.errors import Conflict, NotFound, StorageError
+from securityvision.domain.events import LiveEvent
 from securityvision.domain.identity import NewUser, Role, User
 from securityvision.domain.outbox import OutboxMessage
 from securityvision.domain.people import NewPerson, NewPersonGroup, Person, PersonGroup
@@ -80,6 +94,8 @@ class _State(msgspec.Struct, kw_only=True):
     rolled_days: dict[date, DayRollup] = msgspec.field(default_factory=dict)
     # Buildings, floors, plans, locations and their rules, device users (memory_sites.py).
     sites: SiteTables = msgspec.field(default_factory=SiteTables)
+    # Camera events, groups, support groups, rules, incidents (memory_incidents.py).
+    incident_tables: IncidentTables = msgspec.field(default_factory=IncidentTables)
 
     def clone(self) -> "_State":
         """A copy whose tables can change without touching this one (values are frozen)."""
@@ -100,6 +116,7 @@ class _State(msgspec.Struct, kw_only=True):
             daily_usage=dict(self.daily_usage),
             rolled_days=dict(self.rolled_days),
             sites=self.sites.clone(),
+            incident_tables=self.incident_tables.clone(),
         )
 
 
@@ -136,7 +153,10 @@ class InMemoryUserRepository:
         return stored
 
     async def delete(self, user_id: int) -> bool:
-        return self._state.users.pop(user_id, None) is not None
+        if self._state.users.pop(user_id, None) is None:
+            return False
+        forget_user(self._state.incident_tables, user_id)
+        return True
 
     async def count(self) -> int:
         return len(self._state.users)
@@ -405,6 +425,7 @@ class InMemoryDeviceRepository:
         if self._state.devices.pop(device_id, None) is None:
             return False
         forget_device(self._state.sites, device_id)
+        forget_camera_device(self._state.incident_tables, device_id)
         logs = self._state.collection_logs
         self._state.collection_logs = {i: r for i, r in logs.items() if r.device_id != device_id}
         for mac, unknown in list(self._state.unknown_tags.items()):
@@ -658,10 +679,16 @@ class InMemoryPresenceStore:
         ]
 
     async def replace_sessions(
-        self, replaced: Sequence[int], added: Sequence[PresenceSession]
+        self,
+        replaced: Sequence[int],
+        added: Sequence[PresenceSession],
+        updated: Sequence[PresenceSession] = (),
     ) -> None:
         for session_id in replaced:
             self._state.sessions.pop(session_id, None)
+        for session in updated:
+            if session.id is not None:
+                self._state.sessions[session.id] = session
         for session in added:
             new_id = next(self._ids)
             self._state.sessions[new_id] = msgspec.structs.replace(session, id=new_id)
@@ -672,6 +699,37 @@ class InMemoryPresenceStore:
     async def save_positions(self, positions: Iterable[TagPosition]) -> None:
         for position in positions:
             self._state.positions[position.tag_id] = position
+
+
+class InMemoryEventBus:
+    """Live events of this process: what committed units of work published."""
+
+    def __init__(self) -> None:
+        self._listeners: set[asyncio.Queue[LiveEvent]] = set()
+        self.published: list[LiveEvent] = []
+
+    def deliver(self, events: Sequence[LiveEvent]) -> None:
+        self.published.extend(events)
+        for queue in self._listeners:
+            for event in events:
+                queue.put_nowait(event)
+
+    async def stream(self) -> AsyncIterator[LiveEvent]:
+        queue: asyncio.Queue[LiveEvent] = asyncio.Queue()
+        self._listeners.add(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._listeners.discard(queue)
+
+
+class InMemoryEventLog:
+    def __init__(self) -> None:
+        self.pending: list[LiveEvent] = []
+
+    async def publish(self, *events: LiveEvent) -> None:
+        self.pending.extend(events)
 
 
 class InMemoryUnitOfWork:
@@ -685,6 +743,7 @@ class InMemoryUnitOfWork:
     async def __aenter__(self) -> Self:
         self._working = self._storage.state.clone()
         self.users = InMemoryUserRepository(self._working, self._storage.ids, self._storage.clock)
+        self.events = InMemoryEventLog()
         state, ids, clock = self._working, self._storage.ids, self._storage.clock
         self.people = InMemoryPersonRepository(state, ids, clock)
         self.person_groups = InMemoryPersonGroupRepository(state, ids, clock)
@@ -701,6 +760,13 @@ class InMemoryUnitOfWork:
         self.locations = InMemoryLocationRepository(state, ids, clock)
         self.location_rules = InMemoryLocationRuleRepository(state, ids, clock)
         self.device_users = InMemoryDeviceUserRepository(state, ids, clock)
+        self.device_events = InMemoryDeviceEventRepository(state, ids, clock)
+        self.device_secrets = InMemoryDeviceSecretRepository(state, ids, clock)
+        self.camera_groups = InMemoryCameraGroupRepository(state, ids, clock)
+        self.support_groups = InMemorySupportGroupRepository(state, ids, clock)
+        self.incident_rules = InMemoryIncidentRuleRepository(state, ids, clock)
+        self.incidents = InMemoryIncidentRepository(state, ids, clock)
+        self.incident_messages = InMemoryIncidentMessageRepository(state, ids, clock)
         return self
 
     async def __aexit__(
@@ -714,6 +780,8 @@ class InMemoryUnitOfWork:
     async def commit(self) -> None:
         self._storage.state = self._working
         self.committed = True
+        self._storage.event_bus.deliver(self.events.pending)
+        self.events.pending = []
 
 
 class InMemoryLoginAttempts:
@@ -738,6 +806,7 @@ class InMemoryStorage:
         self.ids = itertools.count(1)
         self._login_attempts = InMemoryLoginAttempts()
         self._locks = InMemoryLocks()
+        self.event_bus = InMemoryEventBus()
         self.is_open = False
 
     @property
@@ -750,6 +819,9 @@ class InMemoryStorage:
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self)
+
+    def event_source(self) -> InMemoryEventBus:
+        return self.event_bus
 
     async def ensure_schema(self, *, apply: bool) -> list[str]:
         return []

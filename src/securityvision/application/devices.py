@@ -1,7 +1,7 @@
 """Devices: registering and placing gateways, cameras and access controllers, their online
 state, and removing them with (or without) their history."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -69,7 +69,7 @@ class DeviceDeletion(msgspec.Struct, frozen=True, kw_only=True):
     readings_deleted: int = 0
 
 
-def _device_not_found(device_id: int) -> NotFound:
+def device_not_found(device_id: int) -> NotFound:
     return NotFound(f"device {device_id} not found", code="device_not_found")
 
 
@@ -148,16 +148,23 @@ class CreateDevice:
         self._access_control = access_control or AccessControl()
 
     async def execute(self, draft: NewDevice) -> Device:
-        new = _normalized(draft)
-        check_device(new)
         async with self._uow() as uow:
-            sent = {f for f in _PLACEMENT if getattr(new, f) is not None}
-            if sent:
-                new = await _placed(uow, new, sent)
-            device = await uow.devices.add(new)
-            await self._access_control.device_changed(uow, Event.CREATED, device)
+            device = await add_device(uow, draft, self._access_control)
             await uow.commit()
         return device
+
+
+async def add_device(uow: UnitOfWork, draft: NewDevice, access_control: AccessControl) -> Device:
+    """``CreateDevice``'s rules inside the caller's unit of work (the camera routes store the
+    camera's credentials in the same transaction)."""
+    new = _normalized(draft)
+    check_device(new)
+    sent = {f for f in _PLACEMENT if getattr(new, f) is not None}
+    if sent:
+        new = await _placed(uow, new, sent)
+    device = await uow.devices.add(new)
+    await access_control.device_changed(uow, Event.CREATED, device)
+    return device
 
 
 class UpdateDevice:
@@ -171,25 +178,39 @@ class UpdateDevice:
         self._access_control = access_control or AccessControl()
 
     async def execute(self, device_id: int, changes: DeviceChanges) -> Device:
-        values = {
-            name: value
-            for name in changes.__struct_fields__
-            if not isinstance(value := getattr(changes, name), msgspec.UnsetType)
-        }
+        values = changed_fields(changes)
         async with self._uow() as uow:
             device = await uow.devices.get(device_id)
             if device is None:
-                raise _device_not_found(device_id)
+                raise device_not_found(device_id)
             if not values:
                 return device
-            updated = _normalized(msgspec.structs.replace(device, **values))
-            check_device(updated)
-            if _PLACEMENT & values.keys():
-                updated = await _placed(uow, updated, values.keys())
-            saved = await uow.devices.update(updated)
-            await self._access_control.device_changed(uow, Event.UPDATED, saved)
+            saved = await change_device(uow, device, values, self._access_control)
             await uow.commit()
         return saved
+
+
+def changed_fields(changes: DeviceChanges) -> dict[str, object]:
+    """The fields a partial update sent (UNSET ones left out)."""
+    return {
+        name: value
+        for name in changes.__struct_fields__
+        if not isinstance(value := getattr(changes, name), msgspec.UnsetType)
+    }
+
+
+async def change_device(
+    uow: UnitOfWork, device: Device, values: Mapping[str, object], access_control: AccessControl
+) -> Device:
+    """``UpdateDevice``'s rules for the fields in ``values``, inside the caller's unit of
+    work."""
+    updated = _normalized(msgspec.structs.replace(device, **values))
+    check_device(updated)
+    if _PLACEMENT & values.keys():
+        updated = await _placed(uow, updated, values.keys())
+    saved = await uow.devices.update(updated)
+    await access_control.device_changed(uow, Event.UPDATED, saved)
+    return saved
 
 
 class DeleteDevice:
@@ -213,7 +234,7 @@ class DeleteDevice:
         async with self._uow() as uow:
             device = await uow.devices.get_for_update(device_id)
             if device is None:
-                raise _device_not_found(device_id)
+                raise device_not_found(device_id)
             if gateways_only and not device.is_gateway:
                 raise InvalidInput(
                     f"device {device_id} is a {device.type}, not a gateway", code="not_a_gateway"
@@ -298,7 +319,7 @@ class GetDevice:
         async with self._uow() as uow:
             device = await uow.devices.get(device_id)
         if device is None:
-            raise _device_not_found(device_id)
+            raise device_not_found(device_id)
         return device
 
 
@@ -349,4 +370,8 @@ __all__ = [
     "ListDeviceStatuses",
     "ListDevices",
     "UpdateDevice",
+    "add_device",
+    "change_device",
+    "changed_fields",
+    "device_not_found",
 ]

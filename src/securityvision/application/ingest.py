@@ -19,6 +19,7 @@ from securityvision.application.ports import (
     UnknownTagSighting,
 )
 from securityvision.application.presence import PresenceFollower
+from securityvision.domain.events import LiveEvent
 from securityvision.domain.presence import Sighting, TagPosition
 from securityvision.domain.rtls import MAX_FUTURE_SKEW_SECONDS, GatewayMessage
 
@@ -125,6 +126,7 @@ class IngestGatewayMessages:
                 [device_ids[s.key] for s in sightings if s.online is False],
                 self._clock.now(),
             )
+            await uow.events.publish(*live_events(report))
             await uow.commit()
         return report
 
@@ -178,6 +180,29 @@ class IngestGatewayMessages:
         return list(rows.values()), list(unknown.values())
 
 
+def live_events(report: IngestReport) -> list[LiveEvent]:
+    """What a batch tells the consoles: gateways going on/offline, tags changing gateway."""
+    events = [
+        LiveEvent(event="device.status", data={"id": device_id, "is_online": online})
+        for ids, online in ((report.gateways_online, True), (report.gateways_offline, False))
+        for device_id in ids
+    ]
+    events += [
+        LiveEvent(
+            event="position.changed",
+            data={
+                "id": p.tag_id,
+                "tag_id": p.tag_id,
+                "device_id": p.device_id,
+                "since": p.since.isoformat(),
+                "confidence": p.confidence,
+            },
+        )
+        for p in report.moved
+    ]
+    return events
+
+
 class DetectSilentGateways:
     """Mark gateways offline that have been silent longer than the threshold.
 
@@ -196,6 +221,7 @@ class DetectSilentGateways:
         async with self._uow() as uow:
             offline = await uow.ingest.mark_silent_offline(now - self._threshold, now)
             await uow.ingest.prune_receipts(now - RECEIPT_RETENTION)
+            await uow.events.publish(*live_events(IngestReport(gateways_offline=offline)))
             await uow.commit()
         return offline
 

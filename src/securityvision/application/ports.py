@@ -4,7 +4,7 @@ Adapters implement these Protocols; the in-memory ones and the PostgreSQL ones p
 contract suite (tests/contract).
 """
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -12,7 +12,17 @@ from typing import Protocol, Self
 
 import msgspec
 
+from securityvision.application.incident_ports import (
+    CameraGroupRepository,
+    DeviceEventRepository,
+    DeviceSecretRepository,
+    IncidentMessageRepository,
+    IncidentRepository,
+    IncidentRuleRepository,
+    SupportGroupRepository,
+)
 from securityvision.domain.devices import Device, DeviceStatusEvent, DeviceType, NewDevice
+from securityvision.domain.events import LiveEvent
 from securityvision.domain.identity import NewUser, Role, User
 from securityvision.domain.media import CheckedImage, MediaKind, StoredMedia
 from securityvision.domain.outbox import NewOutboxMessage, OutboxBacklog, OutboxMessage
@@ -366,8 +376,13 @@ class PresenceStore(Protocol):
         ...
 
     async def replace_sessions(
-        self, replaced: Sequence[int], added: Sequence[PresenceSession]
-    ) -> None: ...
+        self,
+        replaced: Sequence[int],
+        added: Sequence[PresenceSession],
+        updated: Sequence[PresenceSession] = (),
+    ) -> None:
+        """Delete ``replaced``, insert ``added``, and rewrite ``updated`` (by id) in place."""
+        ...
 
     async def positions(self, tag_ids: Iterable[int]) -> Mapping[int, TagPosition]: ...
 
@@ -631,11 +646,26 @@ class MediaStore(Protocol):
         ...
 
 
+class EventSource(Protocol):
+    """Committed live events, as they come (one listener per process)."""
+
+    def stream(self) -> AsyncIterator[LiveEvent]: ...
+
+
+class EventLog(Protocol):
+    """Live events raised by a unit of work: told to listeners only if it commits."""
+
+    async def publish(self, *events: LiveEvent) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over the repositories: rolled back unless ``commit()`` was called."""
 
     @property
     def users(self) -> UserRepository: ...
+
+    @property
+    def events(self) -> EventLog: ...
 
     @property
     def people(self) -> PersonRepository: ...
@@ -681,6 +711,28 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> Outbox: ...
+
+    # Cameras and incidents (incident_ports.py).
+    @property
+    def device_events(self) -> DeviceEventRepository: ...
+
+    @property
+    def device_secrets(self) -> DeviceSecretRepository: ...
+
+    @property
+    def camera_groups(self) -> CameraGroupRepository: ...
+
+    @property
+    def support_groups(self) -> SupportGroupRepository: ...
+
+    @property
+    def incident_rules(self) -> IncidentRuleRepository: ...
+
+    @property
+    def incidents(self) -> IncidentRepository: ...
+
+    @property
+    def incident_messages(self) -> IncidentMessageRepository: ...
 
     async def __aenter__(self) -> Self: ...
 
@@ -753,6 +805,10 @@ class Storage(Protocol):
     def locks(self) -> Locks: ...
 
     def unit_of_work(self) -> UnitOfWork: ...
+
+    def event_source(self) -> "EventSource":
+        """Where this store's committed live events can be listened to."""
+        ...
 
     async def ensure_schema(self, *, apply: bool) -> list[str]:
         """Bring the schema up to date (``apply``) or raise ``StorageError`` if it is behind;

@@ -46,7 +46,7 @@ class PresenceFollower:
         await uow.presence.lock_tags(tag_ids)
         existing = await uow.presence.sessions_near(sightings, self._gap)
         merge = merge_sessions(existing, sightings, self._gap, self._day_of)
-        await uow.presence.replace_sessions(merge.replaced, merge.added)
+        await uow.presence.replace_sessions(merge.replaced, merge.added, merge.updated)
         positions = await uow.presence.positions(tag_ids)
         updated, moved = track_positions(dict(positions), sightings, self._rules)
         await uow.presence.save_positions(updated.values())

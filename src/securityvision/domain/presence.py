@@ -68,10 +68,13 @@ def sessionize(
 
 
 class SessionMerge(msgspec.Struct, frozen=True, kw_only=True):
-    """What a batch does to the stored sessions: ``replaced`` ids go, ``added`` come (their
-    ``id`` None); ``sessions`` is the resulting set over the pairs and days involved."""
+    """What a batch does to the stored sessions: ``replaced`` ids go, ``updated`` sessions
+    keep their ids with new bounds and totals (the common case: a reading extends the tag's
+    current session, an update in place), ``added`` come (their ``id`` None); ``sessions`` is
+    the resulting set over the pairs and days involved."""
 
     replaced: tuple[int, ...]
+    updated: tuple[PresenceSession, ...]
     added: tuple[PresenceSession, ...]
     sessions: list[PresenceSession]
 
@@ -108,6 +111,7 @@ def merge_sessions(
             )
         )
     replaced: list[int] = []
+    updated: list[PresenceSession] = []
     added: list[PresenceSession] = []
     result: list[PresenceSession] = []
     for key in sorted(spans):
@@ -116,22 +120,30 @@ def merge_sessions(
         run_end = items[0].ended_at
         for item in itertools.islice(items, 1, None):
             if item.started_at - run_end > gap:
-                _close(run, replaced, added, result)
+                _close(run, _Changes(replaced, updated, added, result))
                 run = []
             run.append(item)
             run_end = max(run_end, item.ended_at)
-        _close(run, replaced, added, result)
-    return SessionMerge(replaced=tuple(sorted(replaced)), added=tuple(added), sessions=result)
+        _close(run, _Changes(replaced, updated, added, result))
+    return SessionMerge(
+        replaced=tuple(sorted(replaced)),
+        updated=tuple(updated),
+        added=tuple(added),
+        sessions=result,
+    )
 
 
-def _close(
-    run: list[PresenceSession],
-    replaced: list[int],
-    added: list[PresenceSession],
-    result: list[PresenceSession],
-) -> None:
-    if len(run) == 1 and run[0].id is not None:
-        result.append(run[0])  # a stored session nothing touched
+class _Changes(msgspec.Struct, frozen=True):
+    replaced: list[int]
+    updated: list[PresenceSession]
+    added: list[PresenceSession]
+    result: list[PresenceSession]
+
+
+def _close(run: list[PresenceSession], changes: _Changes) -> None:
+    stored = sorted(r.id for r in run if r.id is not None)
+    if len(run) == 1 and stored:
+        changes.result.append(run[0])  # a stored session nothing touched
         return
     first = run[0]
     merged = PresenceSession(
@@ -143,10 +155,13 @@ def _close(
         samples_count=sum(r.samples_count for r in run),
         rssi_sum=sum(r.rssi_sum for r in run),
         rssi_max=max(r.rssi_max for r in run),
+        id=stored[0] if stored else None,
     )
-    replaced.extend(r.id for r in run if r.id is not None)
-    added.append(merged)
-    result.append(merged)
+    # The run keeps its oldest stored session's row; any other stored session it swallowed
+    # goes.
+    changes.replaced.extend(stored[1:])
+    (changes.updated if stored else changes.added).append(merged)
+    changes.result.append(merged)
 
 
 class DailyUsage(msgspec.Struct, frozen=True, kw_only=True):

@@ -139,19 +139,35 @@ class IngestWorker:
                 backoff = min(backoff * 2, 30.0)
                 continue
             backoff = 1.0
+            # One batch is being stored while the next is received and decoded: the database
+            # and the worker use a core each. Batches commit, and are acknowledged, in order.
+            storing: tuple[list[Received], asyncio.Task[bool]] | None = None
             try:
                 while not stop.is_set():
                     self._metrics.broker_connected.set(1 if subscriber.connected else 0)
                     batch = await self._collect(subscriber, stop)
-                    if batch and await self._store(batch, stop):
-                        for item in batch:
-                            acked = subscriber.ack(item.inbound)
-                            if acked and item.delivery and needs_receipt(item.delivery):
-                                self._acknowledged.append(item.delivery.fingerprint)
+                    if storing is not None:
+                        await self._finish(subscriber, *storing)
+                        storing = None
+                    if batch:
+                        storing = (batch, asyncio.create_task(self._store(batch, stop)))
                     self._metrics.queue_depth.set(subscriber.queue_depth)
+                if storing is not None:
+                    await self._finish(subscriber, *storing)
             finally:
                 await subscriber.stop()
                 self._metrics.broker_connected.set(0)
+
+    async def _finish(
+        self, subscriber: MqttSubscriber, batch: list[Received], stored: "asyncio.Task[bool]"
+    ) -> None:
+        """Acknowledge a batch once it is committed (not at all if it was not)."""
+        if not await stored:
+            return
+        for item in batch:
+            acked = subscriber.ack(item.inbound)
+            if acked and item.delivery and needs_receipt(item.delivery):
+                self._acknowledged.append(item.delivery.fingerprint)
 
     async def _collect(self, subscriber: MqttSubscriber, stop: asyncio.Event) -> list[Received]:
         """Gather a batch: up to ``max_batch_readings`` readings or ``linger`` seconds, and no

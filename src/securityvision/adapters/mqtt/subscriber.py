@@ -77,6 +77,11 @@ class MqttSubscriber:
         self._session_expiry = session_expiry_seconds
         self._protocol = protocol
         self._queue: asyncio.Queue[InboundMessage] = asyncio.Queue()
+        # Mosquitto releases a whole new window of messages for a single acknowledgement
+        # (eclipse-mosquitto#2301), so the window alone does not bound what piles up here:
+        # paho's thread waits for room instead, and TCP backpressure holds the broker back.
+        self._room = threading.Semaphore(2 * receive_maximum)
+        self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: paho.Client | None = None
         self._lock = threading.Lock()
@@ -174,23 +179,30 @@ class MqttSubscriber:
         self._connected.clear()
         if client is None:
             return
+        self._stopping = True
         client.disconnect()
         await asyncio.to_thread(client.loop_stop)
+        self._stopping = False
 
     async def receive(self, wait_seconds: float | None = None) -> InboundMessage | None:
         """The next message, or None when ``wait_seconds`` pass first."""
         if wait_seconds is None:
-            return await self._queue.get()
-        try:
-            return await asyncio.wait_for(self._queue.get(), max(wait_seconds, 0))
-        except TimeoutError:
-            return None
+            message = await self._queue.get()
+        else:
+            try:
+                message = await asyncio.wait_for(self._queue.get(), max(wait_seconds, 0))
+            except TimeoutError:
+                return None
+        self._room.release()
+        return message
 
     def receive_nowait(self) -> InboundMessage | None:
         try:
-            return self._queue.get_nowait()
+            message = self._queue.get_nowait()
         except asyncio.QueueEmpty:
             return None
+        self._room.release()
+        return message
 
     def ack(self, message: InboundMessage) -> bool:
         """Acknowledge ``message`` to the broker; False when its connection is gone (the broker
@@ -252,6 +264,9 @@ class MqttSubscriber:
         self._connected.set()
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        while not self._room.acquire(timeout=1.0):
+            if self._stopping:
+                return  # not acknowledged: the broker delivers it again
         inbound = InboundMessage(
             topic=message.topic,
             payload=bytes(message.payload),

@@ -10,9 +10,21 @@ import psycopg
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from securityvision.adapters.postgres.cameras import (
+    PostgresCameraGroupRepository,
+    PostgresDeviceEventRepository,
+    PostgresDeviceSecretRepository,
+)
 from securityvision.adapters.postgres.collection_logs import PostgresCollectionLogRepository
 from securityvision.adapters.postgres.device_users import PostgresDeviceUserRepository
 from securityvision.adapters.postgres.devices import PostgresDeviceRepository
+from securityvision.adapters.postgres.events import PostgresEventLog, PostgresEventSource
+from securityvision.adapters.postgres.incidents import (
+    PostgresIncidentMessageRepository,
+    PostgresIncidentRepository,
+    PostgresIncidentRuleRepository,
+    PostgresSupportGroupRepository,
+)
 from securityvision.adapters.postgres.ingest import PostgresIngestStore
 from securityvision.adapters.postgres.locations import (
     PostgresLocationRepository,
@@ -99,6 +111,9 @@ class PostgresStorage:
         async with self.connection() as conn:
             await conn.execute("SELECT 1")
 
+    def event_source(self) -> PostgresEventSource:
+        return PostgresEventSource(self._conninfo)
+
     async def ensure_schema(self, *, apply: bool) -> list[str]:
         """Apply pending migrations (returning their labels), or with ``apply=False`` refuse a
         schema that is behind."""
@@ -146,6 +161,7 @@ class PostgresUnitOfWork:
     async def __aenter__(self) -> Self:
         self._conn = await self._storage.acquire()
         self.users = PostgresUserRepository(self._conn)
+        self.events = PostgresEventLog(self._conn)
         self.people = PostgresPersonRepository(self._conn)
         self.person_groups = PostgresPersonGroupRepository(self._conn)
         self.tags = PostgresTagRepository(self._conn)
@@ -161,6 +177,13 @@ class PostgresUnitOfWork:
         self.locations = PostgresLocationRepository(self._conn)
         self.location_rules = PostgresLocationRuleRepository(self._conn)
         self.device_users = PostgresDeviceUserRepository(self._conn)
+        self.device_events = PostgresDeviceEventRepository(self._conn)
+        self.device_secrets = PostgresDeviceSecretRepository(self._conn)
+        self.camera_groups = PostgresCameraGroupRepository(self._conn)
+        self.support_groups = PostgresSupportGroupRepository(self._conn)
+        self.incident_rules = PostgresIncidentRuleRepository(self._conn)
+        self.incidents = PostgresIncidentRepository(self._conn)
+        self.incident_messages = PostgresIncidentMessageRepository(self._conn)
         return self
 
     async def __aexit__(

@@ -51,21 +51,21 @@ class PostgresIngestStore:
             # receipt left over from an older message with the same packet id and content.
             await self._conn.execute(
                 "INSERT INTO ingest_receipts (fingerprint, received_at)"
-                " SELECT * FROM unnest(%s::bytea[], %s::timestamptz[])"
+                " SELECT * FROM unnest(%b::bytea[], %b::timestamptz[])"
                 " ON CONFLICT (fingerprint) DO UPDATE SET received_at = excluded.received_at",
                 [[f for f, _ in fresh], [at for _, at in fresh]],
             )
         if again:
             await self._conn.execute(
                 "INSERT INTO ingest_receipts (fingerprint, received_at)"
-                " SELECT * FROM unnest(%s::bytea[], %s::timestamptz[])"
+                " SELECT * FROM unnest(%b::bytea[], %b::timestamptz[])"
                 " ON CONFLICT (fingerprint) DO NOTHING",
                 [[f for f, _ in again], [at for _, at in again]],
             )
         times = dict(fresh)
         if again:
             cursor = await self._conn.execute(
-                "SELECT fingerprint, received_at FROM ingest_receipts WHERE fingerprint = ANY(%s)",
+                "SELECT fingerprint, received_at FROM ingest_receipts WHERE fingerprint = ANY(%b)",
                 [[f for f, _ in again]],
             )
             times |= {
@@ -75,7 +75,7 @@ class PostgresIngestStore:
 
     async def forget_receipts(self, fingerprints: Sequence[bytes]) -> None:
         await self._conn.execute(
-            "DELETE FROM ingest_receipts WHERE fingerprint = ANY(%s)", [list(fingerprints)]
+            "DELETE FROM ingest_receipts WHERE fingerprint = ANY(%b)", [list(fingerprints)]
         )
 
     async def register_gateways(self, sightings: Sequence[GatewaySighting]) -> Mapping[str, int]:
@@ -92,10 +92,10 @@ class PostgresIngestStore:
             # deadlock; last_seen_at only moves forward, whatever order batches commit in.
             await self._conn.execute(
                 "UPDATE devices d SET last_seen_at = s.seen_at"
-                " FROM (SELECT * FROM unnest(%s::bigint[], %s::timestamptz[])"
+                " FROM (SELECT * FROM unnest(%b::bigint[], %b::timestamptz[])"
                 "       AS u(id, seen_at)) s"
                 " WHERE d.id = s.id AND d.id IN ("
-                "   SELECT id FROM devices WHERE id = ANY(%s) ORDER BY id FOR NO KEY UPDATE)"
+                "   SELECT id FROM devices WHERE id = ANY(%b) ORDER BY id FOR NO KEY UPDATE)"
                 " AND (d.last_seen_at IS NULL OR d.last_seen_at < s.seen_at)",
                 [[i for i, _ in seen], [at for _, at in seen], [i for i, _ in seen]],
             )
@@ -106,7 +106,7 @@ class PostgresIngestStore:
         codes = [_gateway_code(s) for s in sightings]
         cursor = await self._conn.execute(
             "SELECT id, mac_address, code FROM devices"
-            " WHERE mac_address = ANY(%s) OR code = ANY(%s) ORDER BY id",
+            " WHERE mac_address = ANY(%b) OR code = ANY(%b) ORDER BY id",
             [macs, codes],
         )
         by_mac: dict[str, int] = {}
@@ -185,11 +185,11 @@ class PostgresIngestStore:
             await self._conn.execute(
                 "INSERT INTO tags (mac_address, notes)"
                 " SELECT m, 'Registered from MQTT (RTLS_ACCEPT_UNKNOWN_TAGS)'"
-                " FROM unnest(%s::text[]) AS m ON CONFLICT (mac_address) DO NOTHING",
+                " FROM unnest(%b::text[]) AS m ON CONFLICT (mac_address) DO NOTHING",
                 [wanted],
             )
         cursor = await self._conn.execute(
-            "SELECT id, mac_address FROM tags WHERE mac_address = ANY(%s)", [wanted]
+            "SELECT id, mac_address FROM tags WHERE mac_address = ANY(%b)", [wanted]
         )
         return {row["mac_address"]: row["id"] for row in await cursor.fetchall()}
 
@@ -245,7 +245,7 @@ class PostgresIngestStore:
             "INSERT INTO unknown_tags (mac_address, last_device_id, last_rssi, first_seen_at,"
             " last_seen_at, readings_count)"
             " SELECT m, d, r, t, t, n FROM unnest("
-            "   %s::text[], %s::bigint[], %s::smallint[], %s::timestamptz[], %s::bigint[])"
+            "   %b::text[], %b::bigint[], %b::smallint[], %b::timestamptz[], %b::bigint[])"
             "   AS u(m, d, r, t, n)"
             " ON CONFLICT (mac_address) DO UPDATE SET"
             "   readings_count = unknown_tags.readings_count + excluded.readings_count,"
@@ -279,7 +279,7 @@ class PostgresIngestStore:
         cursor = await self._conn.execute(
             "WITH changed AS ("
             "  UPDATE devices SET reported_online = %s"
-            "  WHERE id = ANY(%s) AND reported_online IS DISTINCT FROM %s"
+            "  WHERE id = ANY(%b) AND reported_online IS DISTINCT FROM %s"
             "  RETURNING id, last_seen_at)"
             " INSERT INTO device_status_events (device_id, online, occurred_at, last_seen_at)"
             " SELECT id, %s, %s, last_seen_at FROM changed RETURNING device_id",

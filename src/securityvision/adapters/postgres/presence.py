@@ -12,7 +12,7 @@ from securityvision.domain.presence import Candidate, PresenceSession, Sighting,
 
 # The two-key form of advisory locks is a key space of its own; class 2 is "a tag's presence".
 _TAG_LOCK_CLASS = 2
-_INT4 = 2**31 - 1
+LOCK_BUCKETS = 1024
 _candidates = msgspec.json.Decoder(list[Candidate])
 
 _SESSION_COLUMNS_OF_P = (
@@ -27,11 +27,15 @@ class PostgresPresenceStore:
 
     async def lock_tags(self, tag_ids: Iterable[int]) -> None:
         """Serialise work on the same tags across workers (sessions and positions are read,
-        merged and written back), always locking in id order so no two batches deadlock."""
+        merged and written back), always locking in order so no two batches deadlock.
+
+        Tags share ``LOCK_BUCKETS`` locks (by id modulo): a batch of 20,000 tags taking a lock
+        each would exhaust PostgreSQL's lock table; two batches sharing a bucket merely wait.
+        """
+        buckets = sorted({tag_id % LOCK_BUCKETS for tag_id in tag_ids})
         await self._conn.execute(
-            "SELECT pg_advisory_xact_lock(%s, k) FROM ("
-            "  SELECT (t %% %s)::int AS k FROM unnest(%s::bigint[]) AS t ORDER BY 1) AS keys",
-            [_TAG_LOCK_CLASS, _INT4, sorted(set(tag_ids))],
+            "SELECT pg_advisory_xact_lock(%s, k) FROM unnest(%b::int[]) AS k",
+            [_TAG_LOCK_CLASS, buckets],
         )
 
     async def sessions_near(
@@ -45,7 +49,7 @@ class PostgresPresenceStore:
         keys = sorted(windows)
         cursor = await self._conn.execute(
             f"SELECT {_SESSION_COLUMNS_OF_P} FROM presence_sessions p"
-            " JOIN unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::timestamptz[])"
+            " JOIN unnest(%b::bigint[], %b::bigint[], %b::timestamptz[], %b::timestamptz[])"
             "   AS w(tag_id, device_id, low, high)"
             "   ON p.tag_id = w.tag_id AND p.device_id = w.device_id"
             "  AND p.ended_at >= w.low - %s AND p.started_at <= w.high + %s",
@@ -61,18 +65,41 @@ class PostgresPresenceStore:
         return [PresenceSession(**row) for row in await cursor.fetchall()]
 
     async def replace_sessions(
-        self, replaced: Sequence[int], added: Sequence[PresenceSession]
+        self,
+        replaced: Sequence[int],
+        added: Sequence[PresenceSession],
+        updated: Sequence[PresenceSession] = (),
     ) -> None:
+        if updated:
+            # Bounds and totals change, the row stays: mostly a HOT update of one tuple.
+            rows = sorted(updated, key=lambda s: s.id or 0)
+            await self._conn.execute(
+                "UPDATE presence_sessions p SET started_at = u.started_at,"
+                " ended_at = u.ended_at, samples_count = u.samples_count,"
+                " rssi_sum = u.rssi_sum, rssi_max = u.rssi_max"
+                " FROM unnest(%b::bigint[], %b::timestamptz[], %b::timestamptz[], %b::int[],"
+                "   %b::bigint[], %b::smallint[])"
+                "   AS u(id, started_at, ended_at, samples_count, rssi_sum, rssi_max)"
+                " WHERE p.id = u.id",
+                [
+                    [s.id for s in rows],
+                    [s.started_at for s in rows],
+                    [s.ended_at for s in rows],
+                    [s.samples_count for s in rows],
+                    [s.rssi_sum for s in rows],
+                    [s.rssi_max for s in rows],
+                ],
+            )
         if replaced:
             await self._conn.execute(
-                "DELETE FROM presence_sessions WHERE id = ANY(%s)", [list(replaced)]
+                "DELETE FROM presence_sessions WHERE id = ANY(%b)", [list(replaced)]
             )
         if added:
             await self._conn.execute(
                 "INSERT INTO presence_sessions (tag_id, device_id, day, started_at, ended_at,"
                 " samples_count, rssi_sum, rssi_max)"
-                " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::date[],"
-                "   %s::timestamptz[], %s::timestamptz[], %s::int[], %s::bigint[], %s::smallint[])",
+                " SELECT * FROM unnest(%b::bigint[], %b::bigint[], %b::date[],"
+                "   %b::timestamptz[], %b::timestamptz[], %b::int[], %b::bigint[], %b::smallint[])",
                 [
                     [s.tag_id for s in added],
                     [s.device_id for s in added],
@@ -88,7 +115,7 @@ class PostgresPresenceStore:
     async def positions(self, tag_ids: Iterable[int]) -> Mapping[int, TagPosition]:
         cursor = await self._conn.execute(
             "SELECT tag_id, device_id, since, last_seen_at, confidence, candidates::text"
-            " AS candidates FROM tag_positions WHERE tag_id = ANY(%s)",
+            " AS candidates FROM tag_positions WHERE tag_id = ANY(%b)",
             [sorted(set(tag_ids))],
         )
         return {
@@ -105,8 +132,8 @@ class PostgresPresenceStore:
         await self._conn.execute(
             "INSERT INTO tag_positions (tag_id, device_id, since, last_seen_at, confidence,"
             " candidates)"
-            " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[],"
-            "   %s::timestamptz[], %s::float8[], %s::jsonb[])"
+            " SELECT * FROM unnest(%b::bigint[], %b::bigint[], %b::timestamptz[],"
+            "   %b::timestamptz[], %b::float8[], %b::jsonb[])"
             " ON CONFLICT (tag_id) DO UPDATE SET device_id = excluded.device_id,"
             "   since = excluded.since, last_seen_at = excluded.last_seen_at,"
             "   confidence = excluded.confidence, candidates = excluded.candidates",

@@ -16,6 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from securityvision.adapters.mqtt.probe import BrokerProbe
+from securityvision.application.live import EventHub
 from securityvision.config import Settings
 from securityvision.container import Container
 from securityvision.entrypoints.http.auth import (
@@ -24,13 +25,24 @@ from securityvision.entrypoints.http.auth import (
     viewers_read_only,
 )
 from securityvision.entrypoints.http.controllers.auth import AuthController
+from securityvision.entrypoints.http.controllers.cameras import (
+    CameraGroupsController,
+    CamerasController,
+)
 from securityvision.entrypoints.http.controllers.collection_logs import CollectionLogsController
 from securityvision.entrypoints.http.controllers.device_users import DeviceUsersController
 from securityvision.entrypoints.http.controllers.devices import (
     DevicesController,
     GatewaysController,
 )
+from securityvision.entrypoints.http.controllers.events import EventStreamController
 from securityvision.entrypoints.http.controllers.health import HealthChecker, HealthController
+from securityvision.entrypoints.http.controllers.incidents import (
+    IncidentAttachmentsController,
+    IncidentRulesController,
+    IncidentsController,
+    SupportGroupsController,
+)
 from securityvision.entrypoints.http.controllers.locations import LocationsController
 from securityvision.entrypoints.http.controllers.media import MediaController
 from securityvision.entrypoints.http.controllers.people import (
@@ -40,6 +52,10 @@ from securityvision.entrypoints.http.controllers.people import (
 from securityvision.entrypoints.http.controllers.positions import (
     PersonLocationController,
     PositionsController,
+)
+from securityvision.entrypoints.http.controllers.reports import (
+    DashboardController,
+    ReportsController,
 )
 from securityvision.entrypoints.http.controllers.sites import (
     BuildingsController,
@@ -57,6 +73,7 @@ log = logging.getLogger("securityvision.http")
 # Use cases handed to handlers by parameter name; handlers never see the container.
 _USE_CASES = (
     "current_positions",
+    "reports",
     "positions_by_device",
     "person_current_location",
     "login",
@@ -129,6 +146,38 @@ _USE_CASES = (
     "delete_device_user",
     "get_device_user",
     "list_device_users",
+    # Cameras, camera groups, support groups, incident rules, incidents
+    "create_camera",
+    "update_camera",
+    "list_cameras",
+    "list_camera_statuses",
+    "list_camera_events",
+    "record_camera_event",
+    "create_camera_group",
+    "update_camera_group",
+    "get_camera_group",
+    "list_camera_groups",
+    "delete_camera_group",
+    "create_support_group",
+    "update_support_group",
+    "get_support_group",
+    "list_support_groups",
+    "delete_support_group",
+    "create_incident_rule",
+    "update_incident_rule",
+    "get_incident_rule",
+    "list_incident_rules",
+    "delete_incident_rule",
+    "create_incident",
+    "get_incident",
+    "list_incidents",
+    "list_my_incidents",
+    "update_incident",
+    "open_incident_from_event",
+    "open_incident_for_device_event",
+    "list_incident_messages",
+    "post_incident_message",
+    "attach_file_to_incident",
 )
 
 # Multipart framing around an uploaded file (boundaries, part headers): the request body
@@ -161,18 +210,28 @@ def create_app(container: Container, *, manage_storage: bool = True) -> Litestar
         storage, broker, chatwoot_enabled=settings.chatwoot_enabled, relay=relay
     )
 
+    event_hub = EventHub(storage.event_source())
+
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         if not manage_storage:
-            yield
+            event_hub.start()
+            try:
+                yield
+            finally:
+                await event_hub.stop()
             return
         for label in await storage.ensure_schema(apply=settings.run_migrations):
             log.info("applied migration %s", label)
         await storage.open()
         try:
             await bootstrap_from_settings(container)
-            async with running(relay):
-                yield
+            event_hub.start()
+            try:
+                async with running(relay):
+                    yield
+            finally:
+                await event_hub.stop()
         finally:
             await storage.close()
 
@@ -181,6 +240,7 @@ def create_app(container: Container, *, manage_storage: bool = True) -> Litestar
         for name in _USE_CASES
     }
     dependencies["health_checker"] = Provide(lambda: health_checker, sync_to_thread=False)
+    dependencies["event_hub"] = Provide(lambda: event_hub, sync_to_thread=False)
 
     api = Router(
         path="/api/v1",
@@ -188,7 +248,10 @@ def create_app(container: Container, *, manage_storage: bool = True) -> Litestar
             AuthController,
             UsersController,
             PositionsController,
+            ReportsController,
+            DashboardController,
             PersonLocationController,
+            EventStreamController,
             PeopleController,
             PersonGroupsController,
             TagsController,
@@ -200,11 +263,16 @@ def create_app(container: Container, *, manage_storage: bool = True) -> Litestar
             FloorPlansController,
             LocationsController,
             DeviceUsersController,
+            CamerasController,
+            CameraGroupsController,
+            IncidentsController,
+            IncidentRulesController,
+            SupportGroupsController,
             # Upload routes: a body over MEDIA_MAX_BYTES is refused while it arrives (413),
             # never buffered first; every other route keeps Litestar's default limit.
             Router(
                 path="/",
-                route_handlers=[FloorPlanImageController],
+                route_handlers=[FloorPlanImageController, IncidentAttachmentsController],
                 request_max_body_size=settings.media_max_bytes + UPLOAD_OVERHEAD_BYTES,
             ),
         ],

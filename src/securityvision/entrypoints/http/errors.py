@@ -61,6 +61,9 @@ _STATUS_BY_CODE = {
     "building_code_taken": HTTP_400_BAD_REQUEST,
     "device_user_id_taken": HTTP_400_BAD_REQUEST,
     "location_id_mismatch": HTTP_400_BAD_REQUEST,
+    "camera_group_name_taken": HTTP_400_BAD_REQUEST,
+    "support_group_name_taken": HTTP_400_BAD_REQUEST,
+    "not_a_camera": HTTP_400_BAD_REQUEST,
     # Uploads (docs/api.md, media): too big, or not an image we take.
     "image_too_large": HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     "unsupported_image_type": HTTP_415_UNSUPPORTED_MEDIA_TYPE,
