@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, Parameter
 
 from securityvision.application.positions import (
@@ -19,15 +19,16 @@ from securityvision.application.positions import (
 MaxAge = Annotated[int | None, Parameter(ge=0, le=MAX_AGE_LIMIT_SECONDS)]
 
 
-def _filter(
+def position_filter(
     *,
-    building_id: int | None,
-    floor_id: int | None,
-    floor_plan_id: int | None,
-    device_id: int | None,
-    group_id: int | None,
-    only_active_people: bool,
+    building_id: FromQuery[int | None] = None,
+    floor_id: FromQuery[int | None] = None,
+    floor_plan_id: FromQuery[int | None] = None,
+    device_id: FromQuery[int | None] = None,
+    group_id: FromQuery[int | None] = None,
+    only_active_people: FromQuery[bool] = True,
 ) -> PositionFilter:
+    """The original's position filters, read once for both position routes."""
     return PositionFilter(
         building_id=building_id,
         floor_id=floor_id,
@@ -41,55 +42,28 @@ def _filter(
 class PositionsController(Controller):
     path = "/positions"
     tags = ["positions"]
+    dependencies = {"where": Provide(position_filter, sync_to_thread=False)}
 
     @get("/current")
     async def current(
         self,
-        *,
         current_positions: NamedDependency[CurrentPositions],
-        building_id: FromQuery[int | None] = None,
-        floor_id: FromQuery[int | None] = None,
-        floor_plan_id: FromQuery[int | None] = None,
-        device_id: FromQuery[int | None] = None,
-        group_id: FromQuery[int | None] = None,
-        only_active_people: FromQuery[bool] = True,
+        where: NamedDependency[PositionFilter],
         max_age_seconds: MaxAge = None,
     ) -> list[PositionView]:
         """Each person at the gateway that hears their tag best (smoothed RSSI, with
         hysteresis), with its floor plan, floor and building and a ``confidence``;
         ``max_age_seconds`` absent: POSITION_STALE_THRESHOLD_SECONDS, 0: no expiry."""
-        where = _filter(
-            building_id=building_id,
-            floor_id=floor_id,
-            floor_plan_id=floor_plan_id,
-            device_id=device_id,
-            group_id=group_id,
-            only_active_people=only_active_people,
-        )
         return await current_positions.execute(where, max_age_seconds)
 
     @get("/by-device")
     async def by_device(
         self,
-        *,
         positions_by_device: NamedDependency[PositionsByDevice],
-        building_id: FromQuery[int | None] = None,
-        floor_id: FromQuery[int | None] = None,
-        floor_plan_id: FromQuery[int | None] = None,
-        device_id: FromQuery[int | None] = None,
-        group_id: FromQuery[int | None] = None,
-        only_active_people: FromQuery[bool] = True,
+        where: NamedDependency[PositionFilter],
         max_age_seconds: MaxAge = None,
     ) -> list[DeviceOccupancy]:
         """The same positions grouped by gateway, people newest first."""
-        where = _filter(
-            building_id=building_id,
-            floor_id=floor_id,
-            floor_plan_id=floor_plan_id,
-            device_id=device_id,
-            group_id=group_id,
-            only_active_people=only_active_people,
-        )
         return await positions_by_device.execute(where, max_age_seconds)
 
 
