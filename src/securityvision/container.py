@@ -32,6 +32,7 @@ from securityvision.adapters.security import (
     TokenSecretGenerator,
 )
 from securityvision.application.access_control import AccessControl
+from securityvision.application.cambus_ingest import IngestCameraMessage
 from securityvision.application.cameras import (
     CreateCamera,
     CreateCameraGroup,
@@ -515,6 +516,14 @@ class Container(containers.DeclarativeContainer):
         ),
     )
     list_camera_events = providers.Factory(ListCameraEvents, uow=unit_of_work)
+    ingest_camera_message = providers.Factory(
+        IngestCameraMessage,
+        uow=unit_of_work,
+        clock=clock,
+        pipeline=incident_pipeline,
+        media=media_store,
+        media_max_bytes=settings.provided.media_max_bytes,
+    )
     record_camera_event = providers.Factory(
         RecordCameraEvent, uow=unit_of_work, clock=clock, pipeline=incident_pipeline
     )

@@ -403,6 +403,16 @@ class InMemoryDeviceRepository:
             devices = [d for d in devices if d.floor_id == floor_id]
         return devices[skip:] if limit is None else devices[skip : skip + limit]
 
+    async def find_camera(self, code: str) -> Device | None:
+        return next(
+            (
+                d
+                for d in sorted(self._state.devices.values(), key=lambda d: d.id)
+                if d.type is DeviceType.CAMERA and (d.code or "").lower() == code.lower()
+            ),
+            None,
+        )
+
     async def find_by_mac(self, mac_address: str) -> Sequence[Device]:
         return sorted(
             (d for d in self._state.devices.values() if d.mac_address == mac_address),

@@ -216,6 +216,11 @@ class DeviceRepository(Protocol):
         given (filtered by the store, before paging); ``limit`` None is all."""
         ...
 
+    async def find_camera(self, code: str) -> Device | None:
+        """The camera whose code is ``code``, compared without regard to case (cam-bus puts
+        the camera's code, or its slug, in its topics)."""
+        ...
+
     async def find_by_mac(self, mac_address: str) -> Sequence[Device]:
         """Devices whose stored ``mac_address`` equals ``mac_address`` (already in stored
         form), ordered by id."""

@@ -28,6 +28,7 @@ from securityvision.config import ConfigError, Secret, Settings, check_serving_s
 from securityvision.container import Container, build_container
 from securityvision.domain.errors import DomainError, NotFound, StorageError
 from securityvision.domain.identity import Role
+from securityvision.entrypoints.camera_worker import CameraWorker
 from securityvision.entrypoints.http import create_app
 from securityvision.entrypoints.logs import configure_logging
 from securityvision.entrypoints.simulate import SimulationOptions, run_simulation, simulate
@@ -163,8 +164,10 @@ async def _serve_dev(settings: Settings, host: str, port: int, simulate: bool) -
             click.echo(f"Superadmin e-mail: {result.email}")
             click.echo(f"Superadmin password: {result.generated_password}")
         # One process, one metrics endpoint: the worker reports into the API's registry.
-        worker = IngestWorker(settings, container, WorkerMetrics(REGISTRY))
-        background.append(asyncio.create_task(worker.run(stop)))
+        background += [
+            asyncio.create_task(work)
+            for work in _workers(settings, container, WorkerMetrics(REGISTRY), stop)
+        ]
         # The API runs with manage_storage=False here, so the outbox relay starts here too.
         if settings.rtls_mqtt_enabled:
             background.append(asyncio.create_task(container.mqtt_relay().run(stop)))
@@ -291,7 +294,7 @@ async def _worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         click.echo(f"Worker ingesting {settings.rtls_mqtt_topic} from {settings.mqtt_host}")
-        await IngestWorker(settings, container, metrics).run(stop)
+        await asyncio.gather(*_workers(settings, container, metrics, stop))
     finally:
         await storage.close()
     click.echo("Stopped.")
@@ -339,6 +342,16 @@ async def _rollup(settings: Settings, retention_days: int, dry_run: bool) -> lis
         return await container.roll_up_presence().execute(retention_days, dry_run=dry_run)
     finally:
         await storage.close()
+
+
+def _workers(
+    settings: Settings, container: Container, metrics: WorkerMetrics, stop: asyncio.Event
+) -> list[Coroutine[Any, Any, None]]:
+    """The worker's parts: gateway traffic always, cam-bus when CAMBUS_MQTT_ENABLED."""
+    parts = [IngestWorker(settings, container, metrics).run(stop)]
+    if settings.cambus_mqtt_enabled:
+        parts.append(CameraWorker(settings, container, metrics).run(stop))
+    return parts
 
 
 async def _settle_schema(settings: Settings) -> None:

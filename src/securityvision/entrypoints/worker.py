@@ -135,7 +135,7 @@ class IngestWorker:
             except ConnectionError as exc:
                 self._metrics.broker_connected.set(0)
                 self._log.warning("broker_unavailable", f"{exc}; retrying in {backoff:.0f} s")
-                await _sleep_unless(stop, backoff)
+                await sleep_unless(stop, backoff)
                 backoff = min(backoff * 2, 30.0)
                 continue
             backoff = 1.0
@@ -246,7 +246,7 @@ class IngestWorker:
                 self._log.warning("storage_unavailable", f"{exc}; retrying the batch")
                 if stop.is_set():
                     return False
-                await _sleep_unless(stop, backoff)
+                await sleep_unless(stop, backoff)
                 backoff = min(backoff * 2, 10.0)
         committed = datetime.now(UTC)
         m = self._metrics
@@ -269,7 +269,7 @@ class IngestWorker:
         interval = max(5, min(60, threshold // 2))
         detect = self._container.detect_silent_gateways()
         while not stop.is_set():
-            await _sleep_unless(stop, interval)
+            await sleep_unless(stop, interval)
             try:
                 offline = await detect.execute()
             except StorageError as exc:
@@ -296,10 +296,10 @@ class IngestWorker:
                         day.sessions,
                         day.readings,
                     )
-            await _sleep_unless(stop, interval)
+            await sleep_unless(stop, interval)
 
 
-async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
 

@@ -115,6 +115,15 @@ class PostgresDeviceRepository:
         )
         return [_device(row) for row in await cursor.fetchall()]
 
+    async def find_camera(self, code: str) -> Device | None:
+        cursor = await self._conn.execute(
+            f"SELECT {_COLUMNS} FROM devices WHERE type = 'CAMERA' AND lower(code) = lower(%s)"
+            " ORDER BY id LIMIT 1",
+            [code],
+        )
+        row = await cursor.fetchone()
+        return None if row is None else _device(row)
+
     async def find_by_mac(self, mac_address: str) -> Sequence[Device]:
         cursor = await self._conn.execute(
             f"SELECT {_COLUMNS} FROM devices WHERE mac_address = %s ORDER BY id", [mac_address]

@@ -1,0 +1,145 @@
+"""The cam-bus half of the worker: camera events and statuses, one message at a time (a
+site's cameras send a few messages a second, not thousands), each stored and run through
+the incident rules in its own transaction, then acknowledged."""
+
+import asyncio
+import logging
+from datetime import datetime
+
+import msgspec
+
+from securityvision.adapters.mqtt.cambus import (
+    CambusTopic,
+    decode_analytic_event,
+    decode_camera_status,
+    parse_cambus_topic,
+)
+from securityvision.adapters.mqtt.subscriber import InboundMessage, MqttSubscriber
+from securityvision.adapters.prometheus import WorkerMetrics
+from securityvision.application.cambus_ingest import CameraMessage, CameraOutcome
+from securityvision.config import Settings
+from securityvision.container import Container
+from securityvision.domain.errors import StorageError
+from securityvision.domain.rtls import Rejection
+from securityvision.entrypoints.worker import RateLimitedLog, default_client_id, sleep_unless
+
+log = logging.getLogger("securityvision.cameras")
+_json = msgspec.json.Decoder(dict[str, object])
+
+
+class CameraWorker:
+    def __init__(self, settings: Settings, container: Container, metrics: WorkerMetrics) -> None:
+        self._settings = settings
+        self._container = container
+        self._metrics = metrics
+        self._base = settings.cambus_mqtt_base_topic
+        self._log = RateLimitedLog()
+
+    def _subscriber(self) -> MqttSubscriber:
+        s = self._settings
+        return MqttSubscriber(
+            host=s.mqtt_host,
+            port=s.rtls_mqtt_port,
+            client_id=f"{default_client_id(s)}-cambus"[:64],
+            topics=[f"{self._base}/#"],
+            username=s.rtls_mqtt_username,
+            password=s.rtls_mqtt_password.reveal() if s.rtls_mqtt_password else None,
+            tls=s.rtls_mqtt_tls,
+            shared_group=s.mqtt_shared_group,
+            protocol=s.rtls_mqtt_protocol,
+            receive_maximum=100,
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        backoff = 1.0
+        while not stop.is_set():
+            subscriber = self._subscriber()
+            try:
+                await subscriber.start()
+            except ConnectionError as exc:
+                self._log.warning("broker_unavailable", f"{exc}; retrying in {backoff:.0f} s")
+                await sleep_unless(stop, backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            backoff = 1.0
+            try:
+                while not stop.is_set():
+                    inbound = await subscriber.receive(0.5)
+                    if inbound is not None and await self._handle(inbound, stop):
+                        subscriber.ack(inbound)
+            finally:
+                await subscriber.stop()
+
+    async def _handle(self, inbound: InboundMessage, stop: asyncio.Event) -> bool:
+        """Store the message, retrying while the database is away; True when it may be
+        acknowledged (stored, a duplicate, or nothing of ours)."""
+        message = self._decode(inbound)
+        if message is None:
+            return True
+        backoff = 0.5
+        while True:
+            try:
+                report = await self._container.ingest_camera_message().execute(message)
+            except StorageError as exc:
+                self._log.warning("storage_unavailable", f"{exc}; retrying")
+                if stop.is_set():
+                    return False
+                await sleep_unless(stop, backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            break
+        self._metrics.messages.labels("cambus").inc()
+        if report.outcome is CameraOutcome.UNKNOWN_CAMERA:
+            self._reject("unknown_camera", f"no camera with code {message.camera_code!r}")
+        if report.bad_image:
+            self._reject("bad_image", f"{report.bad_image} in {inbound.topic[:120]}")
+        return True
+
+    def _decode(self, inbound: InboundMessage) -> CameraMessage | None:
+        topic = parse_cambus_topic(inbound.topic, self._base)
+        if isinstance(topic, Rejection):
+            self._reject(topic.reason, inbound.topic[:120])
+            return None
+        if topic.kind not in ("event", "camera_status") or not topic.device_id:
+            return None  # our own /info, uplink requests, collector status: nothing to store
+        result = self._parse(topic, inbound.payload, inbound.received_at)
+        if isinstance(result, Rejection):
+            self._reject(result.reason, f"{result.detail} ({inbound.topic[:120]})")
+            return None
+        return result
+
+    def _parse(
+        self, topic: CambusTopic, payload: bytes, received_at: datetime
+    ) -> CameraMessage | Rejection:
+        assert topic.device_id is not None
+        try:
+            document = _json.decode(payload)
+        except msgspec.DecodeError:
+            return Rejection(reason="undecodable", detail="not a JSON object")
+        if topic.kind == "event":
+            event = decode_analytic_event(topic, payload, received_at)
+            if isinstance(event, Rejection):
+                return event
+            return CameraMessage(
+                camera_code=topic.device_id,
+                topic=f"{self._base}/{topic.tenant}/{topic.building}/{topic.floor}/"
+                f"{topic.device_type}/{topic.device_id}/{topic.analytic}/events",
+                received_at=received_at,
+                payload=document,
+                event=event,
+            )
+        status = decode_camera_status(payload, received_at)
+        if isinstance(status, Rejection):
+            return status
+        return CameraMessage(
+            camera_code=topic.device_id,
+            topic=f"{self._base}/{topic.tenant}/{topic.building}/{topic.floor}/"
+            f"{topic.device_type}/{topic.device_id}/status",
+            received_at=received_at,
+            payload=document,
+            status=status,
+        )
+
+    def _reject(self, reason: str, detail: str) -> None:
+        self._metrics.readings_rejected.labels(reason).inc()
+        self._log.warning(reason, detail)
