@@ -12,6 +12,7 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from securityvision.adapters.clock import SystemClock
+from securityvision.adapters.fetch import SafeFetcher
 from securityvision.adapters.media import FilesystemMediaStore, InMemoryMediaStore
 from securityvision.adapters.memory import (
     InMemoryPositionQueries,
@@ -516,6 +517,11 @@ class Container(containers.DeclarativeContainer):
         ),
     )
     list_camera_events = providers.Factory(ListCameraEvents, uow=unit_of_work)
+    image_fetcher = providers.Singleton(
+        SafeFetcher,
+        allowed_hosts=settings.provided.media_fetch_allowed_hosts,
+        max_bytes=settings.provided.media_max_bytes,
+    )
     ingest_camera_message = providers.Factory(
         IngestCameraMessage,
         uow=unit_of_work,
@@ -523,6 +529,7 @@ class Container(containers.DeclarativeContainer):
         pipeline=incident_pipeline,
         media=media_store,
         media_max_bytes=settings.provided.media_max_bytes,
+        fetcher=image_fetcher,
     )
     record_camera_event = providers.Factory(
         RecordCameraEvent, uow=unit_of_work, clock=clock, pipeline=incident_pipeline

@@ -5,7 +5,7 @@ import binascii
 import hashlib
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -15,6 +15,13 @@ from securityvision.domain.cambus import AnalyticEvent, CameraStatus
 from securityvision.domain.cameras import NewDeviceEvent, without_secrets
 from securityvision.domain.errors import Conflict, InvalidInput
 from securityvision.domain.media import MediaKind, check_image
+
+
+class ImageFetcher(Protocol):
+    async def fetch(self, url: str) -> bytes:
+        """The bytes at ``url``; ``InvalidInput`` (with the refusal as ``code``) when the URL
+        may not, or cannot, be fetched."""
+        ...
 
 
 class CameraOutcome(StrEnum):
@@ -70,12 +77,14 @@ class IngestCameraMessage:
         media: MediaStore,
         *,
         media_max_bytes: int,
+        fetcher: ImageFetcher | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._pipeline = pipeline
         self._media = media
         self._media_max_bytes = media_max_bytes
+        self._fetcher = fetcher
 
     async def execute(self, message: CameraMessage) -> CameraReport:
         event, status = message.event, message.status
@@ -129,14 +138,51 @@ class IngestCameraMessage:
         )
 
     async def _snapshot(self, event: AnalyticEvent | None) -> tuple[list[EventMedia], str | None]:
-        if event is None or not event.snapshot_b64:
+        """The event's images (its snapshot, inline or by URL; the enrolled photo of a
+        recognised person), each checked; the first refusal is reported."""
+        if event is None:
             return [], None
-        try:
-            data = base64.b64decode(event.snapshot_b64, validate=True)
-            image = check_image(data, max_bytes=self._media_max_bytes)
-        except (binascii.Error, ValueError, InvalidInput) as exc:
-            code = exc.code if isinstance(exc, InvalidInput) else "invalid_base64"
-            return [], code
-        stored = await self._media.save(image, MediaKind.INCIDENTS)
-        caption = f"Snapshot do evento {event.analytic_type} às {event.occurred_at.isoformat()}"
-        return [EventMedia(media=stored, caption=caption)], None
+        when = event.occurred_at.isoformat()
+        wanted: list[tuple[bytes | str, str]] = []
+        if event.snapshot_b64:
+            wanted.append(
+                (event.snapshot_b64.encode(), f"Snapshot do evento {event.analytic_type} às {when}")
+            )
+        elif event.snapshot_url:
+            wanted.append(
+                (event.snapshot_url, f"Snapshot do evento {event.analytic_type} às {when}")
+            )
+        if event.recognized and event.person_photo_url:
+            confidence = f" ({event.confidence:.0%})" if event.confidence is not None else ""
+            wanted.append(
+                (
+                    event.person_photo_url,
+                    f"Face cadastrada: {event.person_name}{confidence} às {when}",
+                )
+            )
+        media: list[EventMedia] = []
+        refused: str | None = None
+        for source, caption in wanted:
+            try:
+                data = (
+                    base64.b64decode(source, validate=True)
+                    if isinstance(source, bytes)
+                    else await self._download(source)
+                )
+                image = check_image(data, max_bytes=self._media_max_bytes)
+            except (binascii.Error, ValueError, InvalidInput) as exc:
+                refused = refused or (
+                    exc.code if isinstance(exc, InvalidInput) else "invalid_base64"
+                )
+                continue
+            media.append(
+                EventMedia(
+                    media=await self._media.save(image, MediaKind.INCIDENTS), caption=caption
+                )
+            )
+        return media, refused
+
+    async def _download(self, url: str) -> bytes:
+        if self._fetcher is None:
+            raise InvalidInput("fetching images is off", code="fetch_disabled")
+        return await self._fetcher.fetch(url)
