@@ -52,9 +52,14 @@ class SafeFetcher:
     async def fetch(self, url: str) -> bytes:
         """The body at ``url``; ``FetchRefused`` when it may not or cannot be had."""
         try:
-            return await self._fetch(url)
+            # One deadline for everything, name resolution and redirects included: a camera
+            # event never waits long on someone else's server.
+            async with asyncio.timeout(self._timeout * 2):
+                return await self._fetch(url)
         except httpx.HTTPError as exc:
             raise FetchRefused("unreachable", f"{_host(url)}: {type(exc).__name__}") from exc
+        except TimeoutError as exc:
+            raise FetchRefused("timeout", _host(url)) from exc
 
     async def _fetch(self, url: str) -> bytes:
         async with httpx.AsyncClient(
