@@ -91,6 +91,16 @@ async def test_dev_simulate_starts_everything_prints_the_superadmin_once_and_sto
             assert logs.json(), "no simulated reading was stored"
             people = (await client.get("/api/v1/people/", headers=headers)).json()
             assert any(p["full_name"].startswith("Simulated person") for p in people)
+            # ... and they are on the demo floor plan's map.
+            for _ in range(100):
+                placed = await client.get(
+                    "/api/v1/positions/current?max_age_seconds=0", headers=headers
+                )
+                if placed.json():
+                    break
+                await asyncio.sleep(0.1)
+            assert placed.json(), "no simulated person on the map"
+            assert placed.json()[0]["building_name"] == "Demo building"
 
     first = "".join(await run_once())
     assert "Superadmin e-mail: admin@securityvision.local" in first

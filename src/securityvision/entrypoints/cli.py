@@ -17,6 +17,7 @@ import uvicorn
 from prometheus_client import REGISTRY
 
 from securityvision.adapters.embedded import EmbeddedBroker, EmbeddedPostgres, port_in_use
+from securityvision.adapters.mqtt.simulator import gateway_mac as simulated_gateway_mac
 from securityvision.adapters.mqtt.simulator import tag_mac as simulated_tag_mac
 from securityvision.adapters.postgres.migrator import apply_migrations, migration_status
 from securityvision.adapters.prometheus import WorkerMetrics
@@ -26,8 +27,10 @@ from securityvision.application.rollup import DayRollup
 from securityvision.application.tags import TagDraft
 from securityvision.config import ConfigError, Secret, Settings, check_serving_safety, load_settings
 from securityvision.container import Container, build_container
+from securityvision.domain.devices import NewDevice
 from securityvision.domain.errors import DomainError, NotFound, StorageError
 from securityvision.domain.identity import Role
+from securityvision.domain.sites import NewBuilding, NewFloor, NewFloorPlan
 from securityvision.entrypoints.camera_worker import CameraWorker
 from securityvision.entrypoints.http import create_app
 from securityvision.entrypoints.logs import configure_logging
@@ -175,7 +178,7 @@ async def _serve_dev(settings: Settings, host: str, port: int, simulate: bool) -
             options = msgspec.structs.replace(
                 SimulationOptions.from_settings(settings), rate=DEV_SIMULATION_RATE
             )
-            await _register_simulated_people(container, options.tags)
+            await _register_simulated_people(container, options.tags, options.gateways)
             click.echo(
                 f"Simulating {options.gateways} gateways and {options.tags} tagged people"
                 f" ({options.rate:.0f} readings/s)"
@@ -192,9 +195,32 @@ async def _serve_dev(settings: Settings, host: str, port: int, simulate: bool) -
     click.echo("Stopped.")
 
 
-async def _register_simulated_people(container: Container, tags: int) -> None:
-    """Give every simulated tag a person, so the traffic shows up as people at once; tags
-    already registered (a second run) are left as they are."""
+async def _register_simulated_people(container: Container, tags: int, gateways: int) -> None:
+    """Give every simulated tag a person and place the simulated gateways on a demo floor
+    plan, so the traffic shows up as people on a map at once; what a second run finds
+    registered is left as it is."""
+    if not await container.list_devices().execute():
+        building = await container.create_building().execute(
+            NewBuilding(name="Demo building", code="DEMO")
+        )
+        floor = await container.create_floor().execute(
+            NewFloor(building_id=building.id, name="Ground floor", level=0)
+        )
+        plan = await container.create_floor_plan().execute(
+            NewFloorPlan(floor_id=floor.id, name="Ground_floor_01")
+        )
+        for index in range(gateways):
+            mac = simulated_gateway_mac(index)
+            await container.create_device().execute(
+                NewDevice(
+                    name=f"Gateway {index + 1}",
+                    code=f"GW_{mac.replace(':', '')}",
+                    mac_address=mac,
+                    floor_plan_id=plan.id,
+                    pos_x=(index + 1) / (gateways + 1),
+                    pos_y=0.5,
+                )
+            )
     for index in range(tags):
         mac = simulated_tag_mac(index)
         try:
