@@ -6,12 +6,11 @@ import asyncio
 import logging
 from datetime import datetime
 
-import msgspec
-
 from securityvision.adapters.mqtt.cambus import (
     CambusTopic,
-    decode_analytic_event,
-    decode_camera_status,
+    analytic_event_from,
+    camera_status_from,
+    decode_document,
     parse_cambus_topic,
 )
 from securityvision.adapters.mqtt.subscriber import InboundMessage, MqttSubscriber
@@ -24,7 +23,6 @@ from securityvision.domain.rtls import Rejection
 from securityvision.entrypoints.worker import RateLimitedLog, default_client_id, sleep_unless
 
 log = logging.getLogger("securityvision.cameras")
-_json = msgspec.json.Decoder(dict[str, object])
 
 
 class CameraWorker:
@@ -112,14 +110,11 @@ class CameraWorker:
         self, topic: CambusTopic, payload: bytes, received_at: datetime
     ) -> CameraMessage | Rejection:
         assert topic.device_id is not None
-        try:
-            document = _json.decode(payload)
-        except msgspec.DecodeError:
-            return Rejection(reason="undecodable", detail="not a JSON object")
+        document = decode_document(payload)
+        if isinstance(document, Rejection):
+            return document
         if topic.kind == "event":
-            event = decode_analytic_event(topic, payload, received_at)
-            if isinstance(event, Rejection):
-                return event
+            event = analytic_event_from(topic, document, received_at)
             return CameraMessage(
                 camera_code=topic.device_id,
                 topic=f"{self._base}/{topic.tenant}/{topic.building}/{topic.floor}/"
@@ -128,7 +123,7 @@ class CameraWorker:
                 payload=document,
                 event=event,
             )
-        status = decode_camera_status(payload, received_at)
+        status = camera_status_from(document, received_at)
         if isinstance(status, Rejection):
             return status
         return CameraMessage(

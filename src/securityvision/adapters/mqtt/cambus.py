@@ -99,7 +99,8 @@ def _time(value: object) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _document(payload: bytes) -> dict[str, Any] | Rejection:
+def decode_document(payload: bytes) -> dict[str, Any] | Rejection:
+    """The payload as a JSON object, or why it is not one."""
     if len(payload) > MAX_PAYLOAD_BYTES:
         return Rejection(reason="too_large", detail=f"{len(payload)} bytes")
     try:
@@ -116,9 +117,16 @@ def decode_analytic_event(
 ) -> AnalyticEvent | Rejection:
     """The event, with the topic's place and analytic where the payload leaves them out.
     Without a usable ``Timestamp`` the time of receipt stands in."""
-    document = _document(payload)
+    document = decode_document(payload)
     if isinstance(document, Rejection):
         return document
+    return analytic_event_from(topic, document, received_at)
+
+
+def analytic_event_from(
+    topic: CambusTopic, document: dict[str, Any], received_at: datetime
+) -> AnalyticEvent:
+    """The event an already decoded payload describes (see ``decode_analytic_event``)."""
     d = _folded(document)
     analytic = _text(d.get("analytictype")) or topic.analytic or "unknown"
     meta = d.get("meta")
@@ -151,9 +159,13 @@ def _looks_like_base64(text: str) -> bool:
 
 
 def decode_camera_status(payload: bytes, received_at: datetime) -> CameraStatus | Rejection:
-    document = _document(payload)
+    document = decode_document(payload)
     if isinstance(document, Rejection):
         return document
+    return camera_status_from(document, received_at)
+
+
+def camera_status_from(document: dict[str, Any], received_at: datetime) -> CameraStatus | Rejection:
     d = _folded(document)
     status = _text(d.get("status"))
     if status is None:
@@ -171,7 +183,7 @@ def decode_camera_status(payload: bytes, received_at: datetime) -> CameraStatus 
 
 
 def decode_uplink_status(payload: bytes, received_at: datetime) -> UplinkStatus | Rejection:
-    document = _document(payload)
+    document = decode_document(payload)
     if isinstance(document, Rejection):
         return document
     d = _folded(document)
