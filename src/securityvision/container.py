@@ -80,6 +80,7 @@ from securityvision.application.identity import (
     UpdateUser,
 )
 from securityvision.application.incident_pipeline import (
+    IncidentNotifiers,
     IncidentPipeline,
     LiveIncidentNotices,
     OpenIncidentsForEvent,
@@ -484,8 +485,12 @@ class Container(containers.DeclarativeContainer):
 
     # Cameras, camera groups, support groups, incident rules, incidents (docs/incidents.md)
     secret_cipher = providers.Singleton(_secret_cipher, settings)
-    # Where incident changes go out (Chatwoot, webhooks, the event stream): nothing yet.
-    incident_notifier = providers.Singleton(LiveIncidentNotices)
+    # Where incident changes go out, each told in the change's unit of work: the event stream
+    # (and, one line each, the outbound webhooks and Chatwoot).
+    incident_notifier = providers.Singleton(
+        IncidentNotifiers,
+        providers.Singleton(LiveIncidentNotices),
+    )
     incident_pipeline = providers.Singleton(
         IncidentPipeline,
         clock=clock,

@@ -110,6 +110,24 @@ async def test_the_backlog_counts_what_waits_and_how_old_the_oldest_is(storage: 
     assert chatwoot.oldest_age is None
 
 
+async def test_a_dead_letter_is_kept_apart_and_holds_nothing_back(storage: Storage) -> None:
+    refused, behind = await add(storage, message("t/a"), message("t/a"))
+    async with storage.unit_of_work() as uow:
+        await uow.outbox.mark_dead(refused, error="DeliveryRejected: HTTP 400")
+        await uow.commit()
+    # Never attempted again, and the destination's next message goes on.
+    assert await due_ids(storage) == [behind]
+    async with storage.unit_of_work() as uow:
+        backlog = await uow.outbox.backlog("mqtt")
+        other = await uow.outbox.backlog("webhook")
+    assert (backlog.count, backlog.dead, other.dead) == (1, 1, 0)
+    async with storage.unit_of_work() as uow:
+        await uow.outbox.mark_delivered([behind])
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        assert await uow.outbox.backlog("mqtt") == OutboxBacklog(count=0, dead=1)
+
+
 async def test_a_lock_has_one_holder_at_a_time(storage: Storage) -> None:
     locks = storage.locks
     async with locks.try_hold("outbox-relay:mqtt") as first:

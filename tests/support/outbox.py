@@ -3,21 +3,25 @@
 import asyncio
 import contextlib
 import json
+from datetime import timedelta
 from typing import Any
 
 import aiomqtt
 
-from securityvision.domain.outbox import DeliveryFailed, OutboxMessage
+from securityvision.domain.outbox import DeliveryFailed, DeliveryRejected, OutboxMessage
 
 
 class FakePublisher:
-    """Records what it published; ``failing`` destinations are refused; ``drop_after`` loses
-    the connection after that many publications."""
+    """Records what it published; ``failing`` destinations fail (with ``retry_after`` when
+    set), ``rejecting`` ones are refused for good; ``drop_after`` loses the connection after
+    that many publications."""
 
     def __init__(self, name: str = "publisher") -> None:
         self.name = name
         self.sent: list[tuple[str, bytes]] = []
         self.failing: set[str] = set()
+        self.rejecting: set[str] = set()
+        self.retry_after: timedelta | None = None
         self.connected = True
         self.drop_after: int | None = None
         self.starts = 0
@@ -37,8 +41,10 @@ class FakePublisher:
     async def publish(self, message: OutboxMessage) -> None:
         if not self.connected:
             raise DeliveryFailed("not connected")
+        if message.destination in self.rejecting:
+            raise DeliveryRejected(f"rejected {message.destination}")
         if message.destination in self.failing:
-            raise DeliveryFailed(f"refused {message.destination}")
+            raise DeliveryFailed(f"refused {message.destination}", retry_after=self.retry_after)
         if self.log is not None:
             self.log.append(f"{self.name} start")
         await asyncio.sleep(0)

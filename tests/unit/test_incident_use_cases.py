@@ -10,7 +10,12 @@ from securityvision.adapters.media import InMemoryMediaStore
 from securityvision.adapters.memory import InMemoryStorage
 from securityvision.application.cameras import CameraEventDraft, CameraPassword
 from securityvision.application.devices import DeviceChanges
-from securityvision.application.incident_pipeline import EventMedia, Outcome
+from securityvision.application.incident_pipeline import (
+    EventMedia,
+    IncidentNotice,
+    IncidentNotifiers,
+    Outcome,
+)
 from securityvision.application.incidents import (
     FromEventRequest,
     IncidentChanges,
@@ -18,6 +23,7 @@ from securityvision.application.incidents import (
     IncidentDraft,
     MessageDraft,
 )
+from securityvision.application.ports import UnitOfWork
 from securityvision.config import load_settings
 from securityvision.container import Container, build_container
 from securityvision.domain.cameras import NewCameraGroup, NewDeviceEvent
@@ -628,3 +634,31 @@ async def test_incident_changes_reach_the_live_event_stream_once_committed(
     assert [e.data["id"] for e in created] == [opened.id]
     assert created[0].data["status"] == "OPEN"
     assert created[0].data["title"] == opened.title
+
+
+class Recorder:
+    def __init__(self, name: str, log: list[tuple[str, str, int]]) -> None:
+        self.name = name
+        self.log = log
+
+    async def notify(self, uow: UnitOfWork, notice: IncidentNotice) -> None:
+        self.log.append((self.name, str(notice.kind), notice.incident.id))
+
+
+async def test_every_notifier_hears_every_change_in_order(
+    clock: FakeClock, storage: InMemoryStorage, media: InMemoryMediaStore
+) -> None:
+    log: list[tuple[str, str, int]] = []
+    container = make_container(clock, storage, media, DEVICE_SECRETS_KEY=SECRETS_KEY)
+    container.incident_notifier.override(
+        IncidentNotifiers(Recorder("first", log), Recorder("second", log))
+    )
+    await add_rules(storage, *DEFAULT_RULES)
+    camera = await add_camera(container)
+    _, opened = await record(container, camera, capture(), at=clock.now())
+    assert opened is not None
+    assert log[:2] == [
+        ("first", "incident.created", opened.id),
+        ("second", "incident.created", opened.id),
+    ]
+    assert [name for name, _, _ in log] == ["first", "second"] * (len(log) // 2)

@@ -117,6 +117,41 @@ async def test_a_failure_holds_back_its_destination_until_the_retry_and_others_g
     ) == pytest.approx(1)
 
 
+async def test_a_destination_that_says_when_to_retry_is_retried_then(
+    storage: InMemoryStorage, clock: FakeClock
+) -> None:
+    await enqueue(storage, ("t/a", b"a1"))
+    publisher = FakePublisher()
+    publisher.failing = {"t/a"}
+    publisher.retry_after = timedelta(seconds=42)  # e.g. HTTP 429 with Retry-After: 42
+    await deliver(storage, publisher).execute()
+    (failed,) = await waiting(storage)
+    assert failed.next_attempt_at == clock.now() + timedelta(seconds=42)
+
+
+async def test_a_message_refused_for_good_is_set_aside_and_its_destination_goes_on(
+    storage: InMemoryStorage,
+) -> None:
+    refused, behind = await enqueue(storage, ("t/a", b"a1"), ("t/a", b"a2"))
+    publisher = FakePublisher()
+    publisher.rejecting = {"t/a"}
+    registry = CollectorRegistry()
+    metrics = RelayMetrics(registry)
+    result = await deliver(storage, publisher, metrics=metrics).execute()
+    assert (result.delivered, result.failed, result.rejected) == (0, 0, 2)
+    dead = await waiting(storage)
+    assert [(m.id, m.attempts, m.last_error) for m in dead] == [
+        (refused, 1, "DeliveryRejected: rejected t/a"),
+        (behind, 1, "DeliveryRejected: rejected t/a"),
+    ]
+    assert all(m.dead_at is not None for m in dead)
+    publisher.rejecting = set()
+    assert (await deliver(storage, publisher).execute()).delivered == 0  # never again
+    assert registry.get_sample_value(
+        "securityvision_outbox_deliveries_total", {"channel": "mqtt", "outcome": "rejected"}
+    ) == pytest.approx(2)
+
+
 async def test_repeated_failures_back_off_exponentially(
     storage: InMemoryStorage, clock: FakeClock
 ) -> None:

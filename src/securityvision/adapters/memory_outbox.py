@@ -44,7 +44,10 @@ class InMemoryOutbox:
 
     async def due(self, channel: str, *, limit: int = 100) -> Sequence[OutboxMessage]:
         now = self._clock.now()
-        mine = sorted((m for m in self._messages.values() if m.channel == channel), key=_by_id)
+        mine = sorted(
+            (m for m in self._messages.values() if m.channel == channel and m.dead_at is None),
+            key=_by_id,
+        )
         waiting = {m.destination for m in mine if m.next_attempt_at > now}
         return [m for m in mine if m.destination not in waiting][:limit]
 
@@ -63,12 +66,25 @@ class InMemoryOutbox:
             next_attempt_at=self._clock.now() + retry_in,
         )
 
+    async def mark_dead(self, message_id: int, *, error: str) -> None:
+        message = self._messages.get(message_id)
+        if message is None:
+            return
+        self._messages[message_id] = msgspec.structs.replace(
+            message,
+            attempts=message.attempts + 1,
+            last_error=error[:ERROR_MAX_LENGTH],
+            dead_at=self._clock.now(),
+        )
+
     async def backlog(self, channel: str | None = None) -> OutboxBacklog:
-        waiting = [m for m in self._messages.values() if channel is None or m.channel == channel]
+        mine = [m for m in self._messages.values() if channel is None or m.channel == channel]
+        waiting = [m for m in mine if m.dead_at is None]
+        dead = len(mine) - len(waiting)
         if not waiting:
-            return OutboxBacklog()
+            return OutboxBacklog(dead=dead)
         oldest = min(m.created_at for m in waiting)
-        return OutboxBacklog(count=len(waiting), oldest_age=self._clock.now() - oldest)
+        return OutboxBacklog(count=len(waiting), oldest_age=self._clock.now() - oldest, dead=dead)
 
 
 def _by_id(message: OutboxMessage) -> int:

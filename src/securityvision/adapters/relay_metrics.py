@@ -31,9 +31,15 @@ class RelayMetrics:
             ["channel"],
             registry=registry,
         )
+        self.dead_letters = Gauge(
+            "securityvision_outbox_dead_letters",
+            "Messages their destination refused for good, kept in the outbox, by channel.",
+            ["channel"],
+            registry=registry,
+        )
         self.deliveries = Counter(
             "securityvision_outbox_deliveries_total",
-            "Outbox delivery attempts by channel and outcome (delivered, failed).",
+            "Outbox delivery attempts by channel and outcome (delivered, failed, rejected).",
             ["channel", "outcome"],
             registry=registry,
         )
@@ -64,8 +70,12 @@ class RelayMetrics:
     def failed(self, channel: str) -> None:
         self.deliveries.labels(channel=channel, outcome="failed").inc()
 
+    def rejected(self, channel: str) -> None:
+        self.deliveries.labels(channel=channel, outcome="rejected").inc()
+
     def backlog(self, channel: str, backlog: OutboxBacklog) -> None:
         self.backlog_messages.labels(channel=channel).set(backlog.count)
+        self.dead_letters.labels(channel=channel).set(backlog.dead)
         self.oldest_age.labels(channel=channel).set(backlog.oldest_age_seconds or 0.0)
 
     def state(self, channel: str, *, active: bool, connected: bool) -> None:

@@ -83,6 +83,19 @@ class IncidentNotifier(Protocol):
     async def notify(self, uow: UnitOfWork, notice: IncidentNotice) -> None: ...
 
 
+class IncidentNotifiers:
+    """Several notifiers as one: each is told of every change, in the order given, inside the
+    change's unit of work (so a failing one rolls the change back, as it should: a notifier
+    only adds to the outbox or the event log, which fail only with the database)."""
+
+    def __init__(self, *notifiers: IncidentNotifier) -> None:
+        self._notifiers = notifiers
+
+    async def notify(self, uow: UnitOfWork, notice: IncidentNotice) -> None:
+        for notifier in self._notifiers:
+            await notifier.notify(uow, notice)
+
+
 class LiveIncidentNotices:
     """Incident changes on the live event stream (Chatwoot and webhooks come with their own
     issue): ``incident.created``, ``incident.updated``, ``incident.message``, published in the
@@ -540,6 +553,7 @@ __all__ = [
     "EventMedia",
     "IncidentNotice",
     "IncidentNotifier",
+    "IncidentNotifiers",
     "IncidentPipeline",
     "LiveIncidentNotices",
     "NoticeKind",

@@ -420,8 +420,15 @@ class Outbox(Protocol):
         (and so its destination) back for ``retry_in``."""
         ...
 
+    async def mark_dead(self, message_id: int, *, error: str) -> None:
+        """Refused for good: the message becomes a dead letter, kept with ``error`` (no
+        secret) for the operators, never attempted again, and no longer holding its
+        destination back."""
+        ...
+
     async def backlog(self, channel: str | None = None) -> OutboxBacklog:
-        """How many messages wait (of ``channel``, or of all), and how old the oldest is."""
+        """How many messages wait (of ``channel``, or of all), how old the oldest is, and how
+        many dead letters there are."""
         ...
 
 
@@ -469,6 +476,8 @@ class RelayObserver(Protocol):
     def delivered(self, channel: str) -> None: ...
 
     def failed(self, channel: str) -> None: ...
+
+    def rejected(self, channel: str) -> None: ...
 
     def backlog(self, channel: str, backlog: OutboxBacklog) -> None: ...
 

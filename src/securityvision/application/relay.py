@@ -21,7 +21,13 @@ from securityvision.application.ports import (
     UnitOfWorkFactory,
 )
 from securityvision.domain.errors import StorageError
-from securityvision.domain.outbox import Backoff, DeliveryFailed, OutboxMessage, error_summary
+from securityvision.domain.outbox import (
+    Backoff,
+    DeliveryFailed,
+    DeliveryRejected,
+    OutboxMessage,
+    error_summary,
+)
 
 log = logging.getLogger("securityvision.relay")
 
@@ -44,6 +50,7 @@ class RelayStatus(msgspec.Struct, frozen=True, kw_only=True):
 class RelayPass(msgspec.Struct, frozen=True, kw_only=True):
     delivered: int = 0
     failed: int = 0
+    rejected: int = 0
     # The pass took a whole batch: more may be due at once, so no pause before the next.
     full: bool = False
 
@@ -53,9 +60,12 @@ class DeliverOutbox:
 
     - Messages go out one at a time in id order, each acknowledged before the next, and each
       leaves the outbox once acknowledged.
-    - A failed message counts an attempt and waits (exponential ``backoff``); its destination
-      is held back with it, for the rest of the pass and, by the outbox, until the retry, so
-      no later message of that destination overtakes it. Other destinations go on.
+    - A failed message counts an attempt and waits (exponential ``backoff``, or as long as the
+      destination asked with ``retry_after``); its destination is held back with it, for the
+      rest of the pass and, by the outbox, until the retry, so no later message of that
+      destination overtakes it. Other destinations go on.
+    - A message refused for good (``DeliveryRejected``) becomes a dead letter and its
+      destination goes on: retrying it would only block the ones behind it.
     - Nothing is attempted while the publisher has no connection (that is no message's
       fault and costs no attempt), and the pass ends when the connection goes.
     - With a ``lease``, the pass stops as soon as the lock is no longer held: another relay
@@ -84,7 +94,7 @@ class DeliverOutbox:
             return RelayPass()
         async with self._uow() as uow:
             due = await uow.outbox.due(self._channel, limit=self._batch_size)
-        delivered = failed = 0
+        delivered = failed = rejected = 0
         held_back: set[str] = set()
         for message in due:
             if message.destination in held_back:
@@ -92,22 +102,43 @@ class DeliverOutbox:
             if lease is not None and not await lease.held():
                 log.warning("relay of %s lost its lock; stopping this pass", self._channel)
                 break
-            if await self._deliver(message):
+            outcome = await self._deliver(message)
+            if outcome == "delivered":
                 delivered += 1
+                continue
+            if outcome == "rejected":
+                rejected += 1
                 continue
             failed += 1
             held_back.add(message.destination)
             if not self._publisher.connected:
                 break
         return RelayPass(
-            delivered=delivered, failed=failed, full=len(due) == self._batch_size and not failed
+            delivered=delivered,
+            failed=failed,
+            rejected=rejected,
+            full=len(due) == self._batch_size and not failed,
         )
 
-    async def _deliver(self, message: OutboxMessage) -> bool:
+    async def _deliver(self, message: OutboxMessage) -> str:
+        """Attempt ``message``; ``delivered``, ``failed`` (to retry) or ``rejected``."""
         try:
             await self._publisher.publish(message)
+        except DeliveryRejected as exc:
+            async with self._uow() as uow:
+                await uow.outbox.mark_dead(message.id, error=error_summary(exc))
+                await uow.commit()
+            log.error(
+                "outbox message %d to %s was refused for good and set aside: %s",
+                message.id,
+                message.destination,
+                exc,
+            )
+            if self._observer is not None:
+                self._observer.rejected(self._channel)
+            return "rejected"
         except DeliveryFailed as exc:
-            retry_in = self._backoff.delay(message.attempts + 1)
+            retry_in = exc.retry_after or self._backoff.delay(message.attempts + 1)
             async with self._uow() as uow:
                 await uow.outbox.mark_failed(
                     message.id, error=error_summary(exc), retry_in=retry_in
@@ -123,13 +154,13 @@ class DeliverOutbox:
             )
             if self._observer is not None:
                 self._observer.failed(self._channel)
-            return False
+            return "failed"
         async with self._uow() as uow:
             await uow.outbox.mark_delivered([message.id])
             await uow.commit()
         if self._observer is not None:
             self._observer.delivered(self._channel)
-        return True
+        return "delivered"
 
 
 class OutboxRelay:

@@ -44,6 +44,9 @@ class OutboxMessage(NewOutboxMessage, frozen=True, kw_only=True):
     attempts: int = 0
     next_attempt_at: datetime
     last_error: str | None = None
+    # Set when the destination refused the message for good: a dead letter, kept for the
+    # operators (and never attempted again) instead of being retried for ever.
+    dead_at: datetime | None = None
 
     @property
     def qos(self) -> int:
@@ -55,10 +58,12 @@ class OutboxMessage(NewOutboxMessage, frozen=True, kw_only=True):
 
 
 class OutboxBacklog(msgspec.Struct, frozen=True, kw_only=True):
-    """How much is waiting: a growing ``oldest_age`` means delivery is stuck."""
+    """How much is waiting: a growing ``oldest_age`` means delivery is stuck. ``dead`` counts
+    the dead letters (refused for good), which are not waiting and not in ``count``."""
 
     count: int = 0
     oldest_age: timedelta | None = None
+    dead: int = 0
 
     @property
     def oldest_age_seconds(self) -> float | None:
@@ -82,7 +87,21 @@ class Backoff(msgspec.Struct, frozen=True, kw_only=True):
 
 class DeliveryFailed(Exception):
     """A message could not be delivered this time; the text says why and holds no secret
-    (it is stored with the message and shown to operators)."""
+    (it is stored with the message and shown to operators).
+
+    ``retry_after`` is the destination's own word on when to try again (HTTP 429 or 503 with
+    ``Retry-After``): the relay waits that long instead of its backoff.
+    """
+
+    def __init__(self, reason: str, *, retry_after: timedelta | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class DeliveryRejected(Exception):
+    """The destination refused the message for good (an HTTP 4xx other than 408 and 429, say):
+    sending it again would be refused again. The relay sets it aside as a dead letter, with
+    this text (no secret), and the destination's later messages go on."""
 
 
 def error_summary(exc: BaseException) -> str:

@@ -20,7 +20,8 @@ from securityvision.domain.outbox import (
 )
 
 _COLUMNS = (
-    "id, channel, destination, payload, options, created_at, attempts, next_attempt_at, last_error"
+    "id, channel, destination, payload, options, created_at, attempts, next_attempt_at,"
+    " last_error, dead_at"
 )
 _LEASE_CHECK_SECONDS = 5.0
 
@@ -50,9 +51,9 @@ class PostgresOutbox:
         # from its own index, and the rest is a walk of (channel, id).
         cursor = await self._conn.execute(
             f"SELECT {_COLUMNS} FROM outbox"
-            " WHERE channel = %(channel)s AND destination <> ALL (ARRAY("
+            " WHERE channel = %(channel)s AND dead_at IS NULL AND destination <> ALL (ARRAY("
             "   SELECT destination FROM outbox"
-            "   WHERE channel = %(channel)s AND next_attempt_at > now()))"
+            "   WHERE channel = %(channel)s AND next_attempt_at > now() AND dead_at IS NULL))"
             " ORDER BY id LIMIT %(limit)s",
             {"channel": channel, "limit": limit},
         )
@@ -68,14 +69,25 @@ class PostgresOutbox:
             [error[:ERROR_MAX_LENGTH], retry_in, message_id],
         )
 
+    async def mark_dead(self, message_id: int, *, error: str) -> None:
+        await self._conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = %s, dead_at = now()"
+            " WHERE id = %s",
+            [error[:ERROR_MAX_LENGTH], message_id],
+        )
+
     async def backlog(self, channel: str | None = None) -> OutboxBacklog:
         cursor = await self._conn.execute(
-            "SELECT count(*) AS count, now() - min(created_at) AS oldest_age FROM outbox"
+            "SELECT count(*) FILTER (WHERE dead_at IS NULL) AS count,"
+            " now() - min(created_at) FILTER (WHERE dead_at IS NULL) AS oldest_age,"
+            " count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead FROM outbox"
             " WHERE %(channel)s::text IS NULL OR channel = %(channel)s",
             {"channel": channel},
         )
         row = await one(cursor)
-        return OutboxBacklog(count=int(row["count"]), oldest_age=row["oldest_age"])
+        return OutboxBacklog(
+            count=int(row["count"]), oldest_age=row["oldest_age"], dead=int(row["dead"])
+        )
 
 
 class PostgresLease:
