@@ -233,6 +233,15 @@ def _mqtt_publisher(settings: Settings) -> MqttPublisher:
     )
 
 
+def _enabled_relays(settings: Settings, **relays: Callable[[], OutboxRelay]) -> list[OutboxRelay]:
+    """The outbox relays this deployment runs, by channel: each only when its destination is
+    configured (a relay of a disabled channel would keep its messages waiting for ever)."""
+    enabled = {
+        MQTT_CHANNEL: settings.rtls_mqtt_enabled,
+    }
+    return [make() for channel, make in relays.items() if enabled.get(channel, False)]
+
+
 def _position_queries(storage: object) -> PositionQueries:
     if isinstance(storage, InMemoryStorage):
         return InMemoryPositionQueries(storage)
@@ -292,6 +301,12 @@ class Container(containers.DeclarativeContainer):
         publisher=mqtt_publisher,
         locks=storage.provided.locks,
         observer=relay_metrics,
+    )
+    # Every relay this deployment runs (API processes and `dev` run them), by channel.
+    relays = providers.Callable(
+        _enabled_relays,
+        settings,
+        mqtt=mqtt_relay.provider,
     )
     create_user = providers.Factory(CreateUser, uow=unit_of_work, hasher=password_hasher)
     login = providers.Factory(

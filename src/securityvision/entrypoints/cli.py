@@ -171,9 +171,8 @@ async def _serve_dev(settings: Settings, host: str, port: int, simulate: bool) -
             asyncio.create_task(work)
             for work in _workers(settings, container, WorkerMetrics(REGISTRY), stop)
         ]
-        # The API runs with manage_storage=False here, so the outbox relay starts here too.
-        if settings.rtls_mqtt_enabled:
-            background.append(asyncio.create_task(container.mqtt_relay().run(stop)))
+        # The API runs with manage_storage=False here, so the outbox relays start here too.
+        background += [asyncio.create_task(relay.run(stop)) for relay in container.relays()]
         if simulate:
             options = msgspec.structs.replace(
                 SimulationOptions.from_settings(settings), rate=DEV_SIMULATION_RATE

@@ -18,19 +18,26 @@ _STOP_SECONDS = 10.0
 
 
 @contextlib.asynccontextmanager
-async def running(relay: OutboxRelay | None) -> AsyncIterator[None]:
-    """Run ``relay`` (if any) in the background for the block; stop it at the end, letting the
-    message in hand finish."""
-    if relay is None:
+async def running(*relays: OutboxRelay) -> AsyncIterator[None]:
+    """Run ``relays`` in the background for the block; stop them at the end, letting the
+    messages in hand finish."""
+    if not relays:
         yield
         return
     stop = asyncio.Event()
-    task = asyncio.create_task(relay.run(stop), name="outbox-relay")
+    tasks = [
+        asyncio.create_task(relay.run(stop), name=f"outbox-relay-{relay.status.channel}")
+        for relay in relays
+    ]
     try:
         yield
     finally:
         stop.set()
-        try:
-            await asyncio.wait_for(task, timeout=_STOP_SECONDS)
-        except TimeoutError:
-            log.warning("the outbox relay did not stop in %.0f s; cancelled", _STOP_SECONDS)
+        _, pending = await asyncio.wait(tasks, timeout=_STOP_SECONDS)
+        for task in pending:
+            log.warning(
+                "the outbox relay %s did not stop in %.0f s; cancelled",
+                task.get_name(),
+                _STOP_SECONDS,
+            )
+            task.cancel()

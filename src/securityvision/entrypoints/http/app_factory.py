@@ -204,7 +204,8 @@ def create_app(container: Container, *, manage_storage: bool = True) -> Litestar
     settings: Settings = container.settings()
     storage = container.storage()
     broker = _broker_probe(settings)
-    # The relay of MQTT publications (access control); it runs with the storage it needs.
+    # The outbox relays (MQTT publications, ...); they run with the storage they need.
+    relays = container.relays()
     relay = container.mqtt_relay() if settings.rtls_mqtt_enabled else None
     health_checker = HealthChecker(
         storage, broker, chatwoot_enabled=settings.chatwoot_enabled, relay=relay
@@ -228,7 +229,7 @@ def create_app(container: Container, *, manage_storage: bool = True) -> Litestar
             await bootstrap_from_settings(container)
             event_hub.start()
             try:
-                async with running(relay):
+                async with running(*relays):
                     yield
             finally:
                 await event_hub.stop()
