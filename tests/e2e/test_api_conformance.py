@@ -32,7 +32,7 @@ from tests.support.services import free_port
 
 pytestmark = pytest.mark.postgres
 
-EXAMPLES = int(os.environ.get("SECURITYVISION_CONFORMANCE_EXAMPLES", "5"))
+EXAMPLES = int(os.environ.get("SECURITYVISION_CONFORMANCE_EXAMPLES", "3"))
 ADMIN = "conformance@example.com"
 PASSWORD = "Conformance-passw0rd-long"
 CHECKS = [

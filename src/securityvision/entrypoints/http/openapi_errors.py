@@ -6,9 +6,9 @@ Litestar documents only a ``400`` of its own validation shape; ours answers a fa
 validation with ``422`` and every error with one body. Added to each operation, never over a
 response the handler documents itself:
 
-- ``400`` (business refusals: a taken e-mail or code, wrong credentials), ``404``, ``409``
-  and ``422`` everywhere under ``/api/v1``;
-- ``401`` and ``403`` on every operation that needs a token;
+- ``400`` (business refusals: a taken e-mail or code, wrong credentials), ``403`` (a role, or
+  signup outside dev), ``404``, ``409`` and ``422`` everywhere under ``/api/v1``;
+- ``401`` on every operation that needs a token, ``404`` on ``/media/…``;
 - ``413`` and ``415`` on uploads, ``429`` on login.
 """
 
@@ -42,11 +42,13 @@ _DESCRIPTIONS = {
 
 
 def _codes(handler: HTTPRouteHandler, path: str) -> set[int]:
+    if path.startswith("/media/"):
+        return {404}
     if not path.startswith("/api/"):
         return set()
-    codes = {400, 404, 409, 422}
+    codes = {400, 403, 404, 409, 422}
     if not handler.opt.get(PUBLIC):
-        codes |= {401, 403}
+        codes.add(401)
     if path.endswith("/auth/login"):
         codes.add(429)
     if path.endswith(("/image", "/attachments")):
