@@ -36,6 +36,7 @@ from tests.support.workers import (
     register_world,
     start_worker,
     stop_worker,
+    stored_events,
     stored_readings,
     verify,
     worker_environment,
@@ -203,6 +204,14 @@ async def test_kill_restart_and_cut_lose_nothing_and_double_nothing(world: World
     await eventually(publisher_back, 60, "every message acknowledged", world.log)
     figures["load_seconds"] = time.monotonic() - started
     await caught_up_with(load.acknowledged_readings())
+    events = sum(1 for sent in load.acknowledged() if sent.event_id)
+
+    async def events_stored() -> bool:
+        return await stored_events(world.database_url) >= events
+
+    figures["events_catch_up_s"] = await eventually(
+        events_stored, PROFILE.recovery_limit, f"{events} camera events", world.log
+    )
     await asyncio.sleep(2.0)  # anything still arriving now would be a duplicate
     verdict = await verify(world.database_url, load)
 

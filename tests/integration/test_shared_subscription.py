@@ -110,8 +110,7 @@ async def test_two_workers_split_the_load_without_loss_or_double_counting(
         counter(text, "securityvision_mqtt_messages_total", '{stream="rtls"}') for text in scraped
     ]
     cambus = [
-        counter(text, "securityvision_mqtt_messages_total", '{stream="cambus"}')
-        for text in scraped
+        counter(text, "securityvision_mqtt_messages_total", '{stream="cambus"}') for text in scraped
     ]
     duplicates = [counter(text, "securityvision_readings_duplicate_total") for text in scraped]
     # Each worker took a real share, and together they handled each message once.

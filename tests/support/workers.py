@@ -93,12 +93,20 @@ async def stored_readings(database_url: str) -> int:
     return int((await query(database_url, "SELECT count(*) FROM collection_logs"))[0][0])
 
 
+async def stored_events(database_url: str) -> int:
+    return int((await query(database_url, "SELECT count(*) FROM device_events"))[0][0])
+
+
 @dataclass
 class Verdict:
     sent_readings: int
     stored_readings: int
     missing_readings: int
     extra_readings: int
+    # What the extra readings are: timestamped ones the publisher never saw acknowledged,
+    # the same identity stored twice (impossible by key), readings without a timestamp.
+    extra_unacknowledged: int
+    extra_timeless: int
     sent_events: int
     stored_events: int
     missing_events: int
@@ -159,6 +167,8 @@ async def verify(database_url: str, load: SteadyLoad) -> Verdict:
         extra_readings=extra
         + sum(n - 1 for n in stored.values())
         + max(0, timeless_stored - timeless_expected),
+        extra_unacknowledged=extra,
+        extra_timeless=max(0, timeless_stored - timeless_expected),
         sent_events=len(events_expected),
         stored_events=sum(stored_events.values()),
         missing_events=len(events_expected - stored_events.keys()),
