@@ -57,3 +57,19 @@ def imports(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The test suite; arguments after ``--`` go to pytest."""
     session.run(python(session), "-m", "pytest", *session.posargs)
+
+
+@nox.session
+def chaos(session: nox.Session) -> None:
+    """The chaos suite's full profile (30 s database cut, longer outages, more load), with its
+    figures printed; not a default session: the test suite runs its short profile."""
+    session.run(
+        python(session),
+        "-m",
+        "pytest",
+        "tests/chaos",
+        "-s",
+        "-q",
+        *session.posargs,
+        env={"SECURITYVISION_CHAOS": "full"},
+    )

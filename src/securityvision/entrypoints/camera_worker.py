@@ -20,7 +20,13 @@ from securityvision.config import Settings
 from securityvision.container import Container
 from securityvision.domain.errors import StorageError
 from securityvision.domain.rtls import Rejection
-from securityvision.entrypoints.worker import RateLimitedLog, default_client_id, sleep_unless
+from securityvision.entrypoints.worker import (
+    DRAIN_IDLE_SECONDS,
+    DRAIN_SECONDS,
+    RateLimitedLog,
+    default_client_id,
+    sleep_unless,
+)
 
 log = logging.getLogger("securityvision.cameras")
 
@@ -65,8 +71,20 @@ class CameraWorker:
                     inbound = await subscriber.receive(0.5)
                     if inbound is not None and await self._handle(inbound, stop):
                         subscriber.ack(inbound)
+                await self._drain(subscriber, stop)
             finally:
                 await subscriber.stop()
+
+    async def _drain(self, subscriber: MqttSubscriber, stop: asyncio.Event) -> None:
+        """Stopping: handle what has arrived and what the broker still sends until it pauses
+        (bounded in time); the rest is delivered again later."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DRAIN_SECONDS
+        while loop.time() < deadline:
+            inbound = await subscriber.receive(DRAIN_IDLE_SECONDS)
+            if inbound is None or not await self._handle(inbound, stop):
+                return
+            subscriber.ack(inbound)
 
     async def _handle(self, inbound: InboundMessage, stop: asyncio.Event) -> bool:
         """Store the message, retrying while the database is away; True when it may be

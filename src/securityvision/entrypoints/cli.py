@@ -41,6 +41,7 @@ T = TypeVar("T")
 STATE_DIR = Path(".securityvision")
 DEV_SUPERADMIN_EMAIL = "admin@securityvision.local"
 DEV_SIMULATION_RATE = 20.0  # readings/s: lively on screen, nothing on the machine
+SHUTDOWN_TIMEOUT_SECONDS = 5
 
 
 class Failure(click.ClickException):
@@ -267,8 +268,15 @@ def _dev_jwt_secret() -> str:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to serve on.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--shutdown-timeout",
+    default=SHUTDOWN_TIMEOUT_SECONDS,
+    show_default=True,
+    type=click.IntRange(0, 600),
+    help="On SIGTERM, seconds to let requests finish before open event streams are closed.",
+)
 @friendly_errors
-def serve(host: str, port: int, workers: int) -> None:
+def serve(host: str, port: int, workers: int, shutdown_timeout: int) -> None:
     """Serve the HTTP API alone (applies migrations first unless RUN_MIGRATIONS=0).
 
     \b
@@ -287,6 +295,9 @@ def serve(host: str, port: int, workers: int) -> None:
         workers=workers,
         log_config=None,
         proxy_headers=True,
+        # Event streams never end by themselves: without a limit they would hold the
+        # shutdown forever. Clients reconnect (to another replica) on their own.
+        timeout_graceful_shutdown=shutdown_timeout,
     )
 
 

@@ -32,6 +32,11 @@ log = logging.getLogger("securityvision.worker")
 MAX_BATCH_READINGS = 5000
 LINGER_SECONDS = 0.1
 IDLE_FLUSH_SECONDS = 0.01
+# On SIGTERM: keep storing what the broker still has in flight for us until it pauses this
+# long, for at most DRAIN_SECONDS; whatever is left stays unacknowledged and is delivered
+# again (to this worker's next run, or to another of a shared group).
+DRAIN_IDLE_SECONDS = 0.3
+DRAIN_SECONDS = 5.0
 
 
 class Received(msgspec.Struct, kw_only=True):
@@ -154,9 +159,44 @@ class IngestWorker:
                     self._metrics.queue_depth.set(subscriber.queue_depth)
                 if storing is not None:
                     await self._finish(subscriber, *storing)
+                await self._drain(subscriber)
             finally:
                 await subscriber.stop()
                 self._metrics.broker_connected.set(0)
+
+    async def _drain(self, subscriber: MqttSubscriber) -> None:
+        """Stopping: store and acknowledge what has arrived, and what the broker still sends
+        until it pauses (bounded in time), before disconnecting."""
+        if not subscriber.connected and not subscriber.queue_depth:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DRAIN_SECONDS
+        drained = 0
+        while loop.time() < deadline:
+            batch: list[Received] = []
+            readings = 0
+            inbound = await subscriber.receive(DRAIN_IDLE_SECONDS)
+            while inbound is not None and readings < self._max_batch:
+                item = self._decode(inbound)
+                batch.append(item)
+                readings += item.readings
+                inbound = subscriber.receive_nowait()
+            if inbound is not None:
+                batch.append(self._decode(inbound))
+            if not batch:
+                break
+            stored = asyncio.create_task(self._store(batch, asyncio.Event()))
+            try:
+                await asyncio.wait_for(asyncio.shield(stored), deadline - loop.time())
+            except TimeoutError:
+                stored.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await stored
+                break
+            await self._finish(subscriber, batch, stored)
+            drained += len(batch)
+        if drained:
+            log.info("stored %s messages received before stopping", drained)
 
     async def _finish(
         self, subscriber: MqttSubscriber, batch: list[Received], stored: "asyncio.Task[bool]"

@@ -66,6 +66,7 @@ from securityvision.entrypoints.http.controllers.sites import (
 from securityvision.entrypoints.http.controllers.tags import TagsController
 from securityvision.entrypoints.http.controllers.users import UsersController
 from securityvision.entrypoints.http.errors import EXCEPTION_HANDLERS
+from securityvision.entrypoints.http.openapi_errors import document_errors
 from securityvision.entrypoints.relays import running
 
 log = logging.getLogger("securityvision.http")
@@ -282,7 +283,7 @@ def create_app(container: Container, *, manage_storage: bool = True) -> Litestar
     prometheus = PrometheusConfig(
         app_name="securityvision", prefix="securityvision", group_path=True
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[api, HealthController, MetricsController, MediaController],
         dependencies=dependencies,
         exception_handlers=EXCEPTION_HANDLERS,
@@ -314,6 +315,8 @@ def create_app(container: Container, *, manage_storage: bool = True) -> Litestar
         logging_config=None,  # the entrypoint configures logging once for the process
         debug=False,
     )
+    document_errors(app)
+    return app
 
 
 def _factory(provider: Callable[[], Any]) -> Callable[[], Any]:
