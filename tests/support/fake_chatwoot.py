@@ -62,9 +62,7 @@ class FakeMessage:
             "content_attributes": self.content_attributes,
             "created_at": self.created_at,
             "conversation_id": self.conversation_id,
-            "attachments": [
-                {k: v for k, v in a.items() if k != "data"} for a in self.attachments
-            ],
+            "attachments": [{k: v for k, v in a.items() if k != "data"} for a in self.attachments],
         }
 
 
@@ -106,6 +104,8 @@ class FakeChatwoot:
         self.contacts: dict[int, dict[str, Any]] = {}
         self.conversations: dict[int, FakeConversation] = {}
         self.requests: list[Recorded] = []
+        # Files it serves to anyone, by path (attachments' data_url).
+        self.files: dict[str, bytes] = {}
         self._lock = threading.Lock()
         self._ids = iter(range(100, 10**9))
         self._failures: list[tuple[int, str | None]] = []
@@ -175,6 +175,8 @@ class FakeChatwoot:
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         with self._lock:
             self.requests.append(Recorded(method, parts.path, headers, body))
+            if method == "GET" and parts.path in self.files:
+                return _Raw(self.files[parts.path])
             if self._failures:
                 status, retry_after = self._failures.pop(0)
                 raise _Failure(status, retry_after)
@@ -200,31 +202,31 @@ class FakeChatwoot:
     ) -> Any:
         match method, route:
             case "GET", ["inboxes"]:
-                return {"payload": self.inboxes}
+                result = {"payload": self.inboxes}
             case "GET", ["contacts", "search"]:
                 q = query.get("q", "")
-                found = [
-                    c for c in self.contacts.values() if q and q in (c["identifier"] or "")
-                ]
-                return {"meta": {"count": len(found)}, "payload": found}
+                found = [c for c in self.contacts.values() if q and q in (c["identifier"] or "")]
+                result = {"meta": {"count": len(found)}, "payload": found}
             case "POST", ["contacts"]:
-                return self._create_contact(_json(body))
+                result = self._create_contact(_json(body))
             case "POST", ["conversations", "filter"]:
-                return self._filter(_json(body))
+                result = self._filter(_json(body))
             case "POST", ["conversations"]:
-                return self._create_conversation(_json(body))
+                result = self._create_conversation(_json(body))
             case "GET", ["conversations", cid, "messages"]:
-                return self._list_messages(self._conversation(cid), query)
+                result = self._list_messages(self._conversation(cid), query)
             case "POST", ["conversations", cid, "messages"]:
-                return self._create_message(self._conversation(cid), headers, body)
+                result = self._create_message(self._conversation(cid), headers, body)
             case "POST", ["conversations", cid, "custom_attributes"]:
                 conversation = self._conversation(cid)
                 attributes = _json(body).get("custom_attributes")
                 if not isinstance(attributes, dict):
                     raise _Problem(422, "custom_attributes is required")
                 conversation.custom_attributes = conversation.custom_attributes | attributes
-                return {"custom_attributes": conversation.custom_attributes}
-        raise _Problem(404, f"no route {method} {'/'.join(route)}")
+                result = {"custom_attributes": conversation.custom_attributes}
+            case _:
+                raise _Problem(404, f"no route {method} {'/'.join(route)}")
+        return result
 
     def _create_contact(self, data: dict[str, Any]) -> Any:
         if not isinstance(data.get("inbox_id"), int):
@@ -330,6 +332,11 @@ class FakeChatwoot:
         return message.json()
 
 
+@dataclass
+class _Raw:
+    data: bytes
+
+
 class _Failure(Exception):
     def __init__(self, status: int, retry_after: str | None) -> None:
         super().__init__(status)
@@ -402,10 +409,13 @@ class _Handler(BaseHTTPRequestHandler):
         delay = self.chatwoot.take_delay()
         if delay:
             time.sleep(delay)
-        data = json.dumps(answer).encode()
+        raw = isinstance(answer, _Raw)
+        data = answer.data if isinstance(answer, _Raw) else json.dumps(answer).encode()
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header(
+                "Content-Type", "application/octet-stream" if raw else "application/json"
+            )
             self.send_header("Content-Length", str(len(data)))
             for name, value in extra.items():
                 self.send_header(name, value)
