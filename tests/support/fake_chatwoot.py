@@ -109,7 +109,7 @@ class FakeChatwoot:
         self._lock = threading.Lock()
         self._ids = iter(range(100, 10**9))
         self._failures: list[tuple[int, str | None]] = []
-        self._delays: list[float] = []
+        self._delays: list[tuple[float, str | None]] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.port = port
@@ -147,9 +147,11 @@ class FakeChatwoot:
         with self._lock:
             self._failures.extend([(status, retry_after)] * times)
 
-    def slow(self, seconds: float, times: int = 1) -> None:
+    def slow(self, seconds: float, times: int = 1, *, only: str | None = None) -> None:
+        """Answer the next ``times`` calls (those whose ``"METHOD /path"`` ends with
+        ``only``, when given) ``seconds`` late, after handling them."""
         with self._lock:
-            self._delays.extend([seconds] * times)
+            self._delays.extend([(seconds, only)] * times)
 
     # -- what the tests read --
 
@@ -188,9 +190,13 @@ class FakeChatwoot:
             route = parts.path.removeprefix(prefix).strip("/").split("/")
             return self._route(method, route, query, headers, body)
 
-    def take_delay(self) -> float:
+    def take_delay(self, method: str, path: str) -> float:
         with self._lock:
-            return self._delays.pop(0) if self._delays else 0.0
+            for index, (seconds, only) in enumerate(self._delays):
+                if only is None or f"{method} {urlsplit(path).path}".endswith(only):
+                    del self._delays[index]
+                    return seconds
+        return 0.0
 
     def _route(
         self,
@@ -406,7 +412,7 @@ class _Handler(BaseHTTPRequestHandler):
                 extra["Retry-After"] = failure.retry_after
         except _Problem as problem:
             status, answer = problem.status, {"message": str(problem)}
-        delay = self.chatwoot.take_delay()
+        delay = self.chatwoot.take_delay(method, self.path)
         if delay:
             time.sleep(delay)
         raw = isinstance(answer, _Raw)
