@@ -18,6 +18,7 @@ import pytest
 
 from securityvision.adapters.embedded import BackgroundBroker, EmbeddedPostgres
 from tests.support.databases import create_database, drop_database
+from tests.support.fake_chatwoot import FakeChatwoot, running_fake_chatwoot
 
 DATABASE_URL_VARIABLE = "SECURITYVISION_TEST_DATABASE_URL"
 MQTT_URL_VARIABLE = "SECURITYVISION_TEST_MQTT_URL"
@@ -90,3 +91,10 @@ def mqtt_url() -> Iterator[str]:
 def mqtt_address(mqtt_url: str) -> MqttAddress:
     """The test broker's host and port, for clients that take them apart."""
     return parse_mqtt_url(mqtt_url)
+
+
+@pytest.fixture
+def fake_chatwoot() -> Iterator[FakeChatwoot]:
+    """A fake Chatwoot serving HTTP on a free loopback port (tests/support/fake_chatwoot.py)."""
+    with running_fake_chatwoot() as fake:
+        yield fake

@@ -8,9 +8,12 @@ storage=InMemoryStorage())``) instead of patching.
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
+from urllib.parse import urlsplit
 
 from dependency_injector import containers, providers
 
+from securityvision.adapters.chatwoot import ChatwootPublisher
+from securityvision.adapters.chatwoot_metrics import ChatwootMetrics
 from securityvision.adapters.clock import SystemClock
 from securityvision.adapters.fetch import SafeFetcher
 from securityvision.adapters.media import FilesystemMediaStore, InMemoryMediaStore
@@ -46,6 +49,11 @@ from securityvision.application.cameras import (
     RecordCameraEvent,
     UpdateCamera,
     UpdateCameraGroup,
+)
+from securityvision.application.chatwoot import (
+    ChatwootNotifier,
+    ChatwootWebhookAuth,
+    HandleChatwootWebhook,
 )
 from securityvision.application.collection_logs import (
     AddCollectionLog,
@@ -132,7 +140,7 @@ from securityvision.application.people import (
     UpdatePerson,
     UpdatePersonGroup,
 )
-from securityvision.application.ports import Clock
+from securityvision.application.ports import Clock, MediaStore, UnitOfWorkFactory
 from securityvision.application.positions import (
     CurrentPositions,
     PersonCurrentLocation,
@@ -182,6 +190,7 @@ from securityvision.application.tags import (
 )
 from securityvision.config import ConfigError, Settings
 from securityvision.domain.access_control import AccessControlTopics
+from securityvision.domain.chatwoot import CHATWOOT_CHANNEL
 from securityvision.domain.outbox import MQTT_CHANNEL
 
 
@@ -238,8 +247,53 @@ def _enabled_relays(settings: Settings, **relays: Callable[[], OutboxRelay]) -> 
     configured (a relay of a disabled channel would keep its messages waiting for ever)."""
     enabled = {
         MQTT_CHANNEL: settings.rtls_mqtt_enabled,
+        CHATWOOT_CHANNEL: settings.chatwoot_configured,
     }
     return [make() for channel, make in relays.items() if enabled.get(channel, False)]
+
+
+def _chatwoot_notifier(settings: Settings) -> ChatwootNotifier | IncidentNotifiers:
+    """Incidents go to Chatwoot only when it is configured (docs/chatwoot.md): otherwise
+    nothing enters the outbox for it, as the original sent nothing."""
+    if not settings.chatwoot_configured:
+        return IncidentNotifiers()
+    return ChatwootNotifier(incident_base_url=settings.chatwoot_incident_base_url)
+
+
+def _chatwoot_publisher(
+    settings: Settings, uow: UnitOfWorkFactory, media: MediaStore, metrics: ChatwootMetrics
+) -> ChatwootPublisher:
+    token = settings.chatwoot_api_access_token
+    account = settings.chatwoot_default_account_id
+    if not (settings.chatwoot_configured and settings.chatwoot_base_url and token and account):
+        raise ConfigError("CHATWOOT_*: Chatwoot is not configured")
+    return ChatwootPublisher(
+        base_url=settings.chatwoot_base_url,
+        api_access_token=token.reveal(),
+        account_id=account,
+        default_inbox=settings.chatwoot_default_inbox_identifier or "",
+        contact_identifier=settings.chatwoot_default_contact_identifier,
+        uow=uow,
+        media=media,
+        observer=metrics,
+    )
+
+
+def _chatwoot_webhook_auth(settings: Settings, clock: Clock) -> ChatwootWebhookAuth:
+    secret, token = settings.chatwoot_webhook_secret, settings.chatwoot_webhook_token
+    return ChatwootWebhookAuth(
+        secret=secret.reveal() if secret else None,
+        token=token.reveal() if token else None,
+        clock=clock,
+    )
+
+
+def _chatwoot_fetcher(settings: Settings) -> SafeFetcher | None:
+    """Attachments the webhook names are fetched from the Chatwoot host only."""
+    host = urlsplit(settings.chatwoot_base_url or "").hostname
+    if not host:
+        return None
+    return SafeFetcher(allowed_hosts=(host.lower(),), max_bytes=settings.media_max_bytes)
 
 
 def _position_queries(storage: object) -> PositionQueries:
@@ -291,6 +345,7 @@ class Container(containers.DeclarativeContainer):
     # The outbox relay of MQTT publications (docs/access-control.md): entrypoints run it.
     mqtt_publisher = providers.Singleton(_mqtt_publisher, settings)
     relay_metrics = providers.Singleton(RelayMetrics.for_registry)
+    chatwoot_metrics = providers.Singleton(ChatwootMetrics.for_registry)
 
     # Use cases
     unit_of_work = storage.provided.unit_of_work
@@ -302,11 +357,24 @@ class Container(containers.DeclarativeContainer):
         locks=storage.provided.locks,
         observer=relay_metrics,
     )
+    # Chatwoot's outbox relay (docs/chatwoot.md), over its Application API.
+    chatwoot_publisher = providers.Singleton(
+        _chatwoot_publisher, settings, unit_of_work, media_store, chatwoot_metrics
+    )
+    chatwoot_relay = providers.Singleton(
+        OutboxRelay,
+        channel=CHATWOOT_CHANNEL,
+        uow=unit_of_work,
+        publisher=chatwoot_publisher,
+        locks=storage.provided.locks,
+        observer=relay_metrics,
+    )
     # Every relay this deployment runs (API processes and `dev` run them), by channel.
     relays = providers.Callable(
         _enabled_relays,
         settings,
         mqtt=mqtt_relay.provider,
+        chatwoot=chatwoot_relay.provider,
     )
     create_user = providers.Factory(CreateUser, uow=unit_of_work, hasher=password_hasher)
     login = providers.Factory(
@@ -505,6 +573,7 @@ class Container(containers.DeclarativeContainer):
     incident_notifier = providers.Singleton(
         IncidentNotifiers,
         providers.Singleton(LiveIncidentNotices),
+        providers.Singleton(_chatwoot_notifier, settings),
     )
     incident_pipeline = providers.Singleton(
         IncidentPipeline,
@@ -587,6 +656,18 @@ class Container(containers.DeclarativeContainer):
     list_incident_messages = providers.Factory(ListIncidentMessages, uow=unit_of_work)
     post_incident_message = providers.Factory(
         PostIncidentMessage, uow=unit_of_work, clock=clock, notifier=incident_notifier
+    )
+    chatwoot_webhook_auth = providers.Singleton(_chatwoot_webhook_auth, settings, clock)
+    chatwoot_fetcher = providers.Singleton(_chatwoot_fetcher, settings)
+    handle_chatwoot_webhook = providers.Factory(
+        HandleChatwootWebhook,
+        uow=unit_of_work,
+        clock=clock,
+        media=media_store,
+        max_bytes=settings.provided.media_max_bytes,
+        notifier=incident_notifier,
+        fetcher=chatwoot_fetcher,
+        chatwoot_base_url=settings.provided.chatwoot_base_url,
     )
     attach_file_to_incident = providers.Factory(
         AttachFileToIncident,

@@ -16,6 +16,7 @@ from typing import Self
 import msgspec
 
 from securityvision.adapters.clock import SystemClock
+from securityvision.adapters.memory_chatwoot import ChatwootTables, InMemoryChatwootStore
 from securityvision.adapters.memory_incidents import (
     IncidentTables,
     InMemoryCameraGroupRepository,
@@ -96,6 +97,8 @@ class _State(msgspec.Struct, kw_only=True):
     sites: SiteTables = msgspec.field(default_factory=SiteTables)
     # Camera events, groups, support groups, rules, incidents (memory_incidents.py).
     incident_tables: IncidentTables = msgspec.field(default_factory=IncidentTables)
+    # Chatwoot's links and webhook bookkeeping (memory_chatwoot.py).
+    chatwoot: ChatwootTables = msgspec.field(default_factory=ChatwootTables)
 
     def clone(self) -> "_State":
         """A copy whose tables can change without touching this one (values are frozen)."""
@@ -117,6 +120,7 @@ class _State(msgspec.Struct, kw_only=True):
             rolled_days=dict(self.rolled_days),
             sites=self.sites.clone(),
             incident_tables=self.incident_tables.clone(),
+            chatwoot=self.chatwoot.clone(),
         )
 
 
@@ -777,6 +781,7 @@ class InMemoryUnitOfWork:
         self.incident_rules = InMemoryIncidentRuleRepository(state, ids, clock)
         self.incidents = InMemoryIncidentRepository(state, ids, clock)
         self.incident_messages = InMemoryIncidentMessageRepository(state, ids, clock)
+        self.chatwoot = InMemoryChatwootStore(state)
         return self
 
     async def __aexit__(

@@ -70,6 +70,9 @@ class IncidentNotice(msgspec.Struct, frozen=True, kw_only=True):
     incident: Incident
     message: IncidentMessage | None = None
     previous_status: IncidentStatus | None = None
+    # Where the change came from: None for SecurityVision itself, "chatwoot" for the Chatwoot
+    # webhook (whose changes are not sent back to Chatwoot).
+    source: str | None = None
 
 
 class IncidentNotifier(Protocol):

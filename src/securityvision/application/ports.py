@@ -12,6 +12,7 @@ from typing import Protocol, Self
 
 import msgspec
 
+from securityvision.application.chatwoot_ports import ChatwootStore
 from securityvision.application.incident_ports import (
     CameraGroupRepository,
     DeviceEventRepository,
@@ -747,6 +748,10 @@ class UnitOfWork(Protocol):
 
     @property
     def incident_messages(self) -> IncidentMessageRepository: ...
+
+    # Chatwoot (chatwoot_ports.py).
+    @property
+    def chatwoot(self) -> ChatwootStore: ...
 
     async def __aenter__(self) -> Self: ...
 

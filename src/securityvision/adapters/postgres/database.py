@@ -15,6 +15,7 @@ from securityvision.adapters.postgres.cameras import (
     PostgresDeviceEventRepository,
     PostgresDeviceSecretRepository,
 )
+from securityvision.adapters.postgres.chatwoot import PostgresChatwootStore
 from securityvision.adapters.postgres.collection_logs import PostgresCollectionLogRepository
 from securityvision.adapters.postgres.device_users import PostgresDeviceUserRepository
 from securityvision.adapters.postgres.devices import PostgresDeviceRepository
@@ -184,6 +185,7 @@ class PostgresUnitOfWork:
         self.incident_rules = PostgresIncidentRuleRepository(self._conn)
         self.incidents = PostgresIncidentRepository(self._conn)
         self.incident_messages = PostgresIncidentMessageRepository(self._conn)
+        self.chatwoot = PostgresChatwootStore(self._conn)
         return self
 
     async def __aexit__(

@@ -29,6 +29,7 @@ from securityvision.entrypoints.http.controllers.cameras import (
     CameraGroupsController,
     CamerasController,
 )
+from securityvision.entrypoints.http.controllers.chatwoot import ChatwootWebhookController
 from securityvision.entrypoints.http.controllers.collection_logs import CollectionLogsController
 from securityvision.entrypoints.http.controllers.device_users import DeviceUsersController
 from securityvision.entrypoints.http.controllers.devices import (
@@ -179,6 +180,7 @@ _USE_CASES = (
     "list_incident_messages",
     "post_incident_message",
     "attach_file_to_incident",
+    "handle_chatwoot_webhook",
 )
 
 # Multipart framing around an uploaded file (boundaries, part headers): the request body
@@ -208,8 +210,14 @@ def create_app(container: Container, *, manage_storage: bool = True) -> Litestar
     # The outbox relays (MQTT publications, ...); they run with the storage they need.
     relays = container.relays()
     relay = container.mqtt_relay() if settings.rtls_mqtt_enabled else None
+    chatwoot = settings.chatwoot_configured
     health_checker = HealthChecker(
-        storage, broker, chatwoot_enabled=settings.chatwoot_enabled, relay=relay
+        storage,
+        broker,
+        chatwoot_enabled=settings.chatwoot_enabled,
+        relay=relay,
+        chatwoot_relay=container.chatwoot_relay() if chatwoot else None,
+        chatwoot_publisher=container.chatwoot_publisher() if chatwoot else None,
     )
 
     event_hub = EventHub(storage.event_source())
@@ -243,6 +251,8 @@ def create_app(container: Container, *, manage_storage: bool = True) -> Litestar
     }
     dependencies["health_checker"] = Provide(lambda: health_checker, sync_to_thread=False)
     dependencies["event_hub"] = Provide(lambda: event_hub, sync_to_thread=False)
+    for name in ("chatwoot_webhook_auth", "chatwoot_metrics"):
+        dependencies[name] = Provide(_factory(getattr(container, name)), sync_to_thread=False)
 
     api = Router(
         path="/api/v1",
@@ -270,6 +280,7 @@ def create_app(container: Container, *, manage_storage: bool = True) -> Litestar
             IncidentsController,
             IncidentRulesController,
             SupportGroupsController,
+            ChatwootWebhookController,
             # Upload routes: a body over MEDIA_MAX_BYTES is refused while it arrives (413),
             # never buffered first; every other route keeps Litestar's default limit.
             Router(

@@ -94,9 +94,26 @@ class OutboxHealth(msgspec.Struct, frozen=True, kw_only=True):
     relay: RelayHealth
 
 
+class ChatwootHealth(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Chatwoot (docs/chatwoot.md): ``status`` is ``disabled`` (not configured), ``up``,
+    ``down`` (this process's active relay cannot reach it) or ``stuck`` (its oldest message
+    waited over 5 minutes); its relay, its outbox backlog and dead letters, and the last
+    error met (never a secret)."""
+
+    status: str
+    detail: str | None = None
+    relay: RelayHealth | None = None
+    backlog: int | None = None
+    dead_letters: int | None = None
+    oldest_age_seconds: float | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    last_delivered_at: datetime | None = None
+
+
 class HealthRead(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     database: ComponentHealth
     broker: ComponentHealth
-    chatwoot: ComponentHealth
+    chatwoot: ChatwootHealth
     outbox: OutboxHealth | None = None

@@ -6,12 +6,15 @@ import time
 from litestar import Controller, get
 from litestar.di import NamedDependency
 
+from securityvision.adapters.chatwoot import ChatwootPublisher
 from securityvision.adapters.mqtt.probe import BrokerProbe
 from securityvision.application.ports import Storage
 from securityvision.application.relay import OutboxRelay, RelayState
+from securityvision.domain.chatwoot import CHATWOOT_CHANNEL
 from securityvision.domain.errors import StorageError
 from securityvision.entrypoints.http.auth import PUBLIC
 from securityvision.entrypoints.http.schemas import (
+    ChatwootHealth,
     ComponentHealth,
     HealthRead,
     OutboxHealth,
@@ -33,11 +36,16 @@ class HealthChecker:
         broker: BrokerProbe | None,
         chatwoot_enabled: bool,
         relay: OutboxRelay | None = None,
+        *,
+        chatwoot_relay: OutboxRelay | None = None,
+        chatwoot_publisher: ChatwootPublisher | None = None,
     ):
         self._storage = storage
         self._broker = broker
         self._chatwoot_enabled = chatwoot_enabled
         self._relay = relay
+        self._chatwoot_relay = chatwoot_relay
+        self._chatwoot_publisher = chatwoot_publisher
         self._cached: tuple[float, HealthRead] | None = None
         self._lock = asyncio.Lock()
 
@@ -49,10 +57,9 @@ class HealthChecker:
             return self._cached[1]
 
     async def _probe(self) -> HealthRead:
-        database, broker, outbox = await asyncio.gather(
-            self._database(), self._broker_state(), self._outbox()
+        database, broker, outbox, chatwoot = await asyncio.gather(
+            self._database(), self._broker_state(), self._outbox(), self._chatwoot()
         )
-        chatwoot = ComponentHealth(status="up" if self._chatwoot_enabled else "disabled")
         degraded = database.status != "up" or broker.status == "down" or outbox.status == "stuck"
         return HealthRead(
             status="degraded" if degraded else "ok",
@@ -78,10 +85,42 @@ class HealthChecker:
             relay=relay,
         )
 
-    def _relay_state(self) -> RelayHealth:
-        if self._relay is None:
+    async def _chatwoot(self) -> ChatwootHealth:
+        if not self._chatwoot_enabled or self._chatwoot_relay is None:
+            return ChatwootHealth(status="disabled")
+        relay = self._relay_state(self._chatwoot_relay)
+        publisher = self._chatwoot_publisher
+        state = publisher.state if publisher is not None else None
+        try:
+            async with asyncio.timeout(3):
+                async with self._storage.unit_of_work() as uow:
+                    backlog = await uow.outbox.backlog(CHATWOOT_CHANNEL)
+        except (StorageError, TimeoutError):
+            backlog = None
+        age = None if backlog is None else backlog.oldest_age_seconds
+        if relay.broker == "disconnected":
+            status, detail = "down", "Chatwoot cannot be reached"
+        elif age is not None and age > _OUTBOX_STUCK_SECONDS:
+            status, detail = "stuck", "messages wait longer than they should"
+        else:
+            status, detail = "up", None
+        return ChatwootHealth(
+            status=status,
+            detail=detail,
+            relay=relay,
+            backlog=None if backlog is None else backlog.count,
+            dead_letters=None if backlog is None else backlog.dead,
+            oldest_age_seconds=None if age is None else round(age, 3),
+            last_error=state.last_error if state else None,
+            last_error_at=state.last_error_at if state else None,
+            last_delivered_at=state.last_delivered_at if state else None,
+        )
+
+    def _relay_state(self, relay: OutboxRelay | None = None) -> RelayHealth:
+        relay = relay or self._relay
+        if relay is None:
             return RelayHealth(state="disabled", broker="none")
-        status = self._relay.status
+        status = relay.status
         if status.state is not RelayState.ACTIVE:
             return RelayHealth(state=status.state.value, broker="none")
         return RelayHealth(
