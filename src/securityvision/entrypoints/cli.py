@@ -299,7 +299,13 @@ def _dev_jwt_secret() -> str:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to serve on.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processes serving requests.",
+)
 @friendly_errors
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the HTTP API alone (applies migrations first unless RUN_MIGRATIONS=0).
@@ -326,7 +332,8 @@ def serve(host: str, port: int, workers: int) -> None:
 @main.command()
 @friendly_errors
 def worker() -> None:
-    """The MQTT worker alone: ingests gateway traffic into PostgreSQL.
+    """The MQTT worker alone: ingests gateway traffic (and cam-bus camera events and
+    statuses, with CAMBUS_MQTT_ENABLED) into PostgreSQL.
 
     Many workers may run side by side; with MQTT_SHARED_GROUP set they split the load.
     Serves its own Prometheus metrics on WORKER_METRICS_HOST:WORKER_METRICS_PORT.
@@ -486,6 +493,7 @@ async def _migrate(conninfo: str, *, show: bool) -> list[str]:
     type=click.Choice([r.value for r in Role], case_sensitive=False),
     default=Role.OPERATOR.value,
     show_default=True,
+    help="What the user may do.",
 )
 @click.option(
     "--password-stdin", is_flag=True, help="Read the password from standard input (no prompt)."
