@@ -200,6 +200,18 @@ def test_migrate_and_create_user_print_json_for_scripts(
         assert msgspec.json.decode(rolled.stdout) == []
 
 
+@pytest.mark.postgres
+def test_json_stays_alone_on_stdout_when_a_command_first_migrates(
+    runner: CliRunner, postgres_server_url: str
+) -> None:
+    with temporary_database(postgres_server_url) as url:
+        args = ["create-user", "--email", "cy@example.com", *JSON_STDIN]
+        created = runner.invoke(main, args, input=PASSWORD + "\n", env={"DATABASE_URL": url})
+        assert created.exit_code == 0, created.output
+        assert msgspec.json.decode(created.stdout)["email"] == "cy@example.com"
+        assert "applied  0001_identity" in created.stderr
+
+
 @pytest.mark.mqtt
 def test_simulate_prints_its_summary_as_json_and_nothing_else_on_stdout(
     runner: CliRunner, mqtt_address: MqttAddress

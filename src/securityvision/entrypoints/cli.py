@@ -430,7 +430,8 @@ def _workers(
 async def _settle_schema(settings: Settings) -> None:
     storage = build_container(settings).storage()
     for label in await storage.ensure_schema(apply=settings.run_migrations):
-        click.echo(f"applied  {label}")
+        # On stderr, with the logs: stdout carries a command's results (its --json).
+        click.echo(f"applied  {label}", err=True)
 
 
 @main.command()
