@@ -6,10 +6,11 @@ the production adapters, any of which you may replace by your own. Importing thi
 loads no web framework, no MQTT client and no database driver (``build_container`` loads the
 database driver when first used). docs/library.md tells how to use it.
 
-Public API: the names in ``__all__`` here and in ``securityvision.domain``,
+Public API: the names in ``__all__`` here (the configuration's ``Settings``,
+``load_settings``, ``ConfigError`` and ``Secret`` among them) and in ``securityvision.domain``,
 ``securityvision.ports``, ``securityvision.usecases``, ``securityvision.adapters`` and
-``securityvision.codecs``, plus ``securityvision.config``'s. Everything else is private and
-may change in any release; the public API follows semantic versioning (CHANGELOG.md).
+``securityvision.codecs``. Everything else is private and may change in any release; the
+public API follows semantic versioning (CHANGELOG.md).
 """
 
 import importlib
