@@ -27,6 +27,8 @@ SECRET_KEY = "doctor-secret-" + "k" * 40
 DB_PASSWORD = "db-password-never-shown"
 MQTT_PASSWORD = "mqtt-password-never-shown"
 TOKEN = "chatwoot-token-never-shown"
+# Generous: a loaded machine must not turn a healthy service into a failed check.
+DOCTOR = ["doctor", "--timeout", "10"]
 INBOXES = {"payload": [{"id": 7, "name": "Security", "inbox_identifier": "sv-inbox"}]}
 
 
@@ -97,10 +99,10 @@ def checks(result: Result) -> dict[str, dict[str, Any]]:
 
 
 def test_all_well_is_every_check_ok_and_exit_0(runner: CliRunner, healthy: dict[str, str]) -> None:
-    result = runner.invoke(main, ["doctor"], env=healthy)
+    result = runner.invoke(main, DOCTOR, env=healthy)
     assert result.exit_code == 0, result.output
     assert result.output.strip().endswith("Ready.")
-    found = checks(runner.invoke(main, ["doctor", "--json"], env=healthy))
+    found = checks(runner.invoke(main, [*DOCTOR, "--json"], env=healthy))
     assert {name: c["status"] for name, c in found.items()} == {
         "configuration": "ok",
         "secret key": "ok",
@@ -121,7 +123,7 @@ def test_a_database_on_a_wrong_port_fails_and_says_which_variable_to_fix(
     runner: CliRunner, healthy: dict[str, str]
 ) -> None:
     wrong = f"postgresql://postgres:{DB_PASSWORD}@127.0.0.1:{free_port()}/securityvision"
-    result = runner.invoke(main, ["doctor", "--json"], env=healthy | {"DATABASE_URL": wrong})
+    result = runner.invoke(main, [*DOCTOR, "--json"], env=healthy | {"DATABASE_URL": wrong})
     assert result.exit_code == 1
     found = checks(result)
     assert found["database"]["status"] == "fail"
@@ -131,7 +133,7 @@ def test_a_database_on_a_wrong_port_fails_and_says_which_variable_to_fix(
     assert found["mqtt broker"]["status"] == "ok"
     assert DB_PASSWORD not in result.output
 
-    human = runner.invoke(main, ["doctor"], env=healthy | {"DATABASE_URL": wrong})
+    human = runner.invoke(main, DOCTOR, env=healthy | {"DATABASE_URL": wrong})
     assert human.exit_code == 1
     assert "fix: set DATABASE_URL" in human.output
     assert human.output.strip().endswith(
@@ -154,7 +156,7 @@ def test_a_broker_on_a_wrong_port_fails_and_says_which_variables_to_fix(
 
 def test_no_mqtt_feature_on_skips_the_broker(runner: CliRunner, healthy: dict[str, str]) -> None:
     env = healthy | {"RTLS_MQTT_ENABLED": "false", "CAMBUS_MQTT_ENABLED": "false"}
-    result = runner.invoke(main, ["doctor", "--json"], env=env | {"RTLS_MQTT_PORT": "9"})
+    result = runner.invoke(main, [*DOCTOR, "--json"], env=env | {"RTLS_MQTT_PORT": "9"})
     assert result.exit_code == 0
     assert checks(result)["mqtt broker"]["status"] == "skip"
 
@@ -162,7 +164,7 @@ def test_no_mqtt_feature_on_skips_the_broker(runner: CliRunner, healthy: dict[st
 def test_a_malformed_variable_fails_the_configuration_and_skips_the_rest(
     runner: CliRunner, healthy: dict[str, str]
 ) -> None:
-    result = runner.invoke(main, ["doctor", "--json"], env=healthy | {"RTLS_DB_PORT": "abc"})
+    result = runner.invoke(main, [*DOCTOR, "--json"], env=healthy | {"RTLS_DB_PORT": "abc"})
     assert result.exit_code == 1
     found = checks(result)
     assert found["configuration"]["status"] == "fail"
@@ -174,7 +176,7 @@ def test_a_malformed_variable_fails_the_configuration_and_skips_the_rest(
 def test_a_weak_secret_key_fails_with_how_to_make_one(
     runner: CliRunner, healthy: dict[str, str]
 ) -> None:
-    result = runner.invoke(main, ["doctor", "--json"], env=healthy | {"SVPOS_SECRET_KEY": "abc"})
+    result = runner.invoke(main, [*DOCTOR, "--json"], env=healthy | {"SVPOS_SECRET_KEY": "abc"})
     assert result.exit_code == 1
     key = checks(result)["secret key"]
     assert key["status"] == "fail"
@@ -187,13 +189,13 @@ def test_pending_migrations_warn_while_serve_applies_them_and_fail_when_it_would
 ) -> None:
     with temporary_database(postgres_server_url) as empty:
         env = healthy | {"DATABASE_URL": empty}
-        applied_at_start = runner.invoke(main, ["doctor", "--json"], env=env)
+        applied_at_start = runner.invoke(main, [*DOCTOR, "--json"], env=env)
         assert applied_at_start.exit_code == 0
         migrations = checks(applied_at_start)["migrations"]
         assert migrations["status"] == "warn"
         assert "0001_identity" in migrations["detail"]
 
-        left_to_us = runner.invoke(main, ["doctor", "--json"], env=env | {"RUN_MIGRATIONS": "0"})
+        left_to_us = runner.invoke(main, [*DOCTOR, "--json"], env=env | {"RUN_MIGRATIONS": "0"})
         assert left_to_us.exit_code == 1
         migrations = checks(left_to_us)["migrations"]
         assert (migrations["status"], migrations["fix"]) == ("fail", "securityvision migrate")
@@ -222,7 +224,7 @@ def test_chatwoot_that_takes_our_token_and_knows_our_inbox_is_ok(
 ) -> None:
     for inbox in ("sv-inbox", "7", "Security"):
         env = chatwoot_env(healthy, chatwoot_url, CHATWOOT_DEFAULT_INBOX_IDENTIFIER=inbox)
-        result = runner.invoke(main, ["doctor", "--json"], env=env)
+        result = runner.invoke(main, [*DOCTOR, "--json"], env=env)
         assert result.exit_code == 0, result.output
         chatwoot = checks(result)["chatwoot"]
         assert chatwoot["status"] == "ok"
@@ -269,7 +271,7 @@ def test_chatwoot_misconfigured_fails_and_says_what_to_change(
 ) -> None:
     changes, detail, fix = case
     result = runner.invoke(
-        main, ["doctor", "--json"], env=chatwoot_env(healthy, chatwoot_url, **changes)
+        main, [*DOCTOR, "--json"], env=chatwoot_env(healthy, chatwoot_url, **changes)
     )
     assert result.exit_code == 1
     chatwoot = checks(result)["chatwoot"]
