@@ -5,6 +5,7 @@ services swap any provider with keyword overrides (``build_container(settings,
 storage=InMemoryStorage())``) instead of patching.
 """
 
+import importlib
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -23,7 +24,6 @@ from securityvision.adapters.memory import (
     InMemoryStorage,
 )
 from securityvision.adapters.memory_reports import InMemoryReportQueries
-from securityvision.adapters.mqtt.publisher import MqttPublisher
 from securityvision.adapters.postgres.database import PostgresStorage
 from securityvision.adapters.postgres.positions import PostgresPositionQueries
 from securityvision.adapters.postgres.reports import PostgresReportQueries
@@ -140,7 +140,7 @@ from securityvision.application.people import (
     UpdatePerson,
     UpdatePersonGroup,
 )
-from securityvision.application.ports import Clock, MediaStore, UnitOfWorkFactory
+from securityvision.application.ports import Clock, MediaStore, Publisher, UnitOfWorkFactory
 from securityvision.application.positions import (
     CurrentPositions,
     PersonCurrentLocation,
@@ -231,9 +231,14 @@ def _access_control(settings: Settings, clock: Clock) -> AccessControl:
     return AccessControl(topics, clock)
 
 
-def _mqtt_publisher(settings: Settings) -> MqttPublisher:
+def _mqtt_publisher(settings: Settings) -> Publisher:
+    # Loaded when first asked for: a container that never publishes (a library user's, the
+    # in-memory one) does not import the MQTT client.
+    publisher: Callable[..., Publisher] = importlib.import_module(
+        "securityvision.adapters.mqtt.publisher"
+    ).MqttPublisher
     password = settings.rtls_mqtt_password
-    return MqttPublisher(
+    return publisher(
         host=settings.mqtt_host,
         port=settings.rtls_mqtt_port,
         username=settings.rtls_mqtt_username,

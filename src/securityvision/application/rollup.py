@@ -1,6 +1,6 @@
 """Retention: roll whole days of presence up into daily usage, then drop their raw data."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
@@ -60,11 +60,22 @@ class RollUpPresence:
         today = self._clock.now().astimezone(self._zone).date()
         return today - timedelta(days=retention_days)
 
-    async def execute(self, retention_days: int, *, dry_run: bool = False) -> list[DayRollup]:
+    async def execute(
+        self,
+        retention_days: int,
+        *,
+        dry_run: bool = False,
+        on_day: Callable[[DayRollup, int], None] | None = None,
+    ) -> list[DayRollup]:
+        """``on_day`` is told each day as soon as it is rolled up, with the number of days
+        this run has to do (progress)."""
         store = self._store
         done = []
-        for day in await store.days_with_presence(self.cutoff(retention_days)):
+        days = await store.days_with_presence(self.cutoff(retention_days))
+        for day in days:
             start = datetime.combine(day, time(), self._zone)
             end = datetime.combine(day + timedelta(days=1), time(), self._zone)
             done.append(await store.roll_up_day(day, start, end, self._zone_name, dry_run=dry_run))
+            if on_day is not None:
+                on_day(done[-1], len(days))
         return done

@@ -32,8 +32,10 @@ from securityvision.domain.errors import DomainError, NotFound, StorageError
 from securityvision.domain.identity import Role
 from securityvision.domain.sites import NewBuilding, NewFloor, NewFloorPlan
 from securityvision.entrypoints.camera_worker import CameraWorker
+from securityvision.entrypoints.doctor import doctor
 from securityvision.entrypoints.http import create_app
 from securityvision.entrypoints.logs import configure_logging
+from securityvision.entrypoints.progress import steps, watched
 from securityvision.entrypoints.simulate import SimulationOptions, run_simulation, simulate
 from securityvision.entrypoints.worker import IngestWorker
 
@@ -74,16 +76,46 @@ def friendly_errors(command: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class FriendlyGroup(click.Group):
+    """No subcommand prints a traceback unless ``--debug``: what ``friendly_errors`` does for
+    the errors a user can act on, this does for the rest — a plain ``ClickException`` of a
+    command module becomes the same ``error: ...`` line (``--debug`` shows its cause), and an
+    unexpected exception one line naming it (``--debug`` re-raises it)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        debug = bool(ctx.params.get("debug"))
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.Abort, click.UsageError, Failure):
+            raise
+        except click.ClickException as exc:
+            if debug and exc.__cause__ is not None:
+                raise exc.__cause__ from None
+            raise Failure(exc.format_message()) from exc
+        except Exception as exc:
+            if debug:
+                raise
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise Failure(
+                f"unexpected {type(exc).__name__}{': ' + first if first else ''}"
+                " (--debug shows the traceback)"
+            ) from exc
+
+
+@click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 @click.version_option(package_name="securityvision")
 def main(debug: bool) -> None:
-    """SecurityVision: the backend of a physical-security control room.
+    """SecurityVision: the backend of a physical-security control room. It ingests BLE
+    gateway and camera (cam-bus) traffic over MQTT into PostgreSQL, keeps presence and
+    incidents, and serves them through a REST API. Each command's --help has an example.
 
     \b
-    Start everything locally:   securityvision dev
-    Serve the API:              securityvision serve --port 8000
+    Start everything locally:   securityvision dev --simulate
+    Check an installation:      securityvision doctor
     Apply schema migrations:    securityvision migrate
+    Serve the API:              securityvision serve --port 8000
+    Ingest MQTT traffic:        securityvision worker
     """
 
 
@@ -267,7 +299,13 @@ def _dev_jwt_secret() -> str:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to serve on.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processes serving requests.",
+)
 @click.option(
     "--shutdown-timeout",
     default=SHUTDOWN_TIMEOUT_SECONDS,
@@ -304,7 +342,8 @@ def serve(host: str, port: int, workers: int, shutdown_timeout: int) -> None:
 @main.command()
 @friendly_errors
 def worker() -> None:
-    """The MQTT worker alone: ingests gateway traffic into PostgreSQL.
+    """The MQTT worker alone: ingests gateway traffic (and cam-bus camera events and
+    statuses, with CAMBUS_MQTT_ENABLED) into PostgreSQL.
 
     Many workers may run side by side; with MQTT_SHARED_GROUP set they split the load.
     Serves its own Prometheus metrics on WORKER_METRICS_HOST:WORKER_METRICS_PORT.
@@ -337,6 +376,7 @@ async def _worker(settings: Settings) -> None:
 
 
 main.add_command(simulate)
+main.add_command(doctor)
 
 
 @main.command()
@@ -359,7 +399,7 @@ def rollup(retention_days: int | None, dry_run: bool, as_json: bool) -> None:
     settings = load_settings()
     configure_logging(settings)
     days = retention_days if retention_days is not None else settings.presence_log_retention_days
-    done = _run(_rollup(settings, days, dry_run))
+    done = _run(_rollup(settings, days, dry_run, show=not as_json))
     if as_json:
         click.echo(msgspec.json.encode(done).decode())
         return
@@ -369,13 +409,20 @@ def rollup(retention_days: int | None, dry_run: bool, as_json: bool) -> None:
     click.echo(f"{len(done)} day(s) {verb}; raw data kept from {days} day(s) ago")
 
 
-async def _rollup(settings: Settings, retention_days: int, dry_run: bool) -> list[DayRollup]:
+async def _rollup(
+    settings: Settings, retention_days: int, dry_run: bool, *, show: bool = True
+) -> list[DayRollup]:
     container = build_container(settings)
     storage = container.storage()
     await _settle_schema(settings)
     await storage.open()
     try:
-        return await container.roll_up_presence().execute(retention_days, dry_run=dry_run)
+        with steps("Rolling up days", None, show=show) as bar:
+            return await container.roll_up_presence().execute(
+                retention_days,
+                dry_run=dry_run,
+                on_day=lambda day, total: bar.advance(str(day.day), total=total),
+            )
     finally:
         await storage.close()
 
@@ -393,13 +440,15 @@ def _workers(
 async def _settle_schema(settings: Settings) -> None:
     storage = build_container(settings).storage()
     for label in await storage.ensure_schema(apply=settings.run_migrations):
-        click.echo(f"applied  {label}")
+        # On stderr, with the logs: stdout carries a command's results (its --json).
+        click.echo(f"applied  {label}", err=True)
 
 
 @main.command()
 @click.option("--status", "show_status", is_flag=True, help="List migrations; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @friendly_errors
-def migrate(show_status: bool) -> None:
+def migrate(show_status: bool, as_json: bool) -> None:
     """Apply pending schema migrations (idempotent; safe to run from many processes).
 
     \b
@@ -409,16 +458,42 @@ def migrate(show_status: bool) -> None:
     conninfo = settings.database_conninfo()
     if show_status:
         status = _run(migration_status(conninfo))
+        if as_json:
+            click.echo(
+                msgspec.json.encode(
+                    {
+                        "applied": status.applied,
+                        "pending": status.pending,
+                        "up_to_date": status.up_to_date,
+                    }
+                ).decode()
+            )
+            return
         for label in status.applied:
             click.echo(f"applied  {label}")
         for label in status.pending:
             click.echo(f"pending  {label}")
         click.echo("up to date" if status.up_to_date else f"{len(status.pending)} pending")
         return
-    applied = _run(apply_migrations(conninfo))
-    for label in applied:
-        click.echo(f"applied  {label}")
+    applied = _run(_migrate(conninfo, show=not as_json))
+    if as_json:
+        click.echo(msgspec.json.encode({"applied": applied, "up_to_date": True}).decode())
+        return
     click.echo("up to date")
+
+
+async def _migrate(conninfo: str, *, show: bool) -> list[str]:
+    """Apply the pending migrations, saying each as it commits (with a bar when watched)."""
+    total = len((await migration_status(conninfo)).pending) if show and watched() else None
+
+    with steps("Migrating", total, show=show) as bar:
+
+        def applied(label: str) -> None:
+            bar.advance(label)
+            if show:
+                click.echo(f"applied  {label}")
+
+        return await apply_migrations(conninfo, on_applied=applied)
 
 
 @main.command("create-user")
@@ -429,12 +504,16 @@ def migrate(show_status: bool) -> None:
     type=click.Choice([r.value for r in Role], case_sensitive=False),
     default=Role.OPERATOR.value,
     show_default=True,
+    help="What the user may do.",
 )
 @click.option(
     "--password-stdin", is_flag=True, help="Read the password from standard input (no prompt)."
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the created user as JSON.")
 @friendly_errors
-def create_user(email: str, full_name: str | None, role: str, password_stdin: bool) -> None:
+def create_user(
+    email: str, full_name: str | None, role: str, password_stdin: bool, as_json: bool
+) -> None:
     """Create a user. The password comes from a prompt or, with --password-stdin, from
     standard input; never from the command line, and it is never printed.
 
@@ -451,6 +530,10 @@ def create_user(email: str, full_name: str | None, role: str, password_stdin: bo
         is_superuser=role.upper() == Role.SUPERADMIN,
     )
     user = _run(_create_user(settings, draft))
+    if as_json:
+        fields = {"id": user.id, "email": user.email, "full_name": user.full_name}
+        click.echo(msgspec.json.encode(fields | {"role": str(user.role)}).decode())
+        return
     click.echo(f"created user {user.id} {user.email} ({user.role})")
 
 

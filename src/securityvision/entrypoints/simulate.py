@@ -28,6 +28,7 @@ from securityvision.adapters.mqtt.simulator import (
     TrafficSimulator,
 )
 from securityvision.config import ConfigError, Secret, Settings, load_settings
+from securityvision.entrypoints.progress import timed, watched
 
 __all__ = ["SimulationOptions", "SimulationSummary", "run_simulation", "simulate"]
 
@@ -201,6 +202,7 @@ def _broker_errors(options: SimulationOptions) -> Iterator[None]:
 
 
 @click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON, and only it.")
 @click.option("--host", help="Broker host.  [default: RTLS_MQTT_HOST, else localhost]")
 @click.option(
     "--port", type=click.IntRange(1, 65535), help="Broker port.  [default: RTLS_MQTT_PORT]"
@@ -234,6 +236,7 @@ def _broker_errors(options: SimulationOptions) -> Iterator[None]:
 @click.option("--qos", default=1, show_default=True, type=click.IntRange(0, 2))
 def simulate(
     *,
+    as_json: bool,
     host: str | None,
     port: int | None,
     gateways: int,
@@ -271,21 +274,38 @@ def simulate(
     )
     click.echo(
         f"Publishing to {options.host}:{options.port} under {options.prefix}/: "
-        f"{gateways} gateways, {tags} tags, {rate:g} readings/s ({payload_format})"
+        f"{gateways} gateways, {tags} tags, {rate:g} readings/s ({payload_format})",
+        err=as_json,
     )
     try:
-        summary = asyncio.run(_simulate_until_interrupted(options))
+        summary = asyncio.run(_simulate_until_interrupted(options, quiet=as_json))
     except ConnectionError as exc:
         raise click.ClickException(str(exc)) from exc
+    if as_json:
+        rate_field = {"readings_per_second": round(summary.readings_per_second, 1)}
+        click.echo(msgspec.json.encode(msgspec.structs.asdict(summary) | rate_field).decode())
+        return
     click.echo(f"Published {summary.line()}")
 
 
-async def _simulate_until_interrupted(options: SimulationOptions) -> SimulationSummary:
+async def _simulate_until_interrupted(
+    options: SimulationOptions, *, quiet: bool = False
+) -> SimulationSummary:
+    """Progress: a bar over the duration when someone watches, else a line every few
+    seconds; nothing when ``quiet``."""
     stop = asyncio.Event()
-    with _stop_on_signals(stop):
-        return await run_simulation(
-            options, stop=stop, progress=lambda s: click.echo(f"  {s.line()}")
-        )
+    with (
+        _stop_on_signals(stop),
+        timed("Publishing", options.duration or None, show=not quiet) as bar,
+    ):
+
+        def progress(summary: SimulationSummary) -> None:
+            if watched():
+                bar.note(summary.line())
+            elif not quiet:
+                click.echo(f"  {summary.line()}")
+
+        return await run_simulation(options, stop=stop, progress=progress)
 
 
 @contextlib.contextmanager

@@ -4,12 +4,15 @@ Each file runs in its own transaction together with its bookkeeping row, under a
 lock, so any number of processes may start at once and exactly one applies each step.
 """
 
+import asyncio
 import hashlib
 import re
+from collections.abc import Callable
 from importlib import resources
 
 import msgspec
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 
 from securityvision.domain.errors import StorageError
 
@@ -76,8 +79,11 @@ async def migration_status(conninfo: str) -> MigrationStatus:
     )
 
 
-async def apply_migrations(conninfo: str) -> list[str]:
-    """Apply every pending migration; returns the labels applied (empty when up to date)."""
+async def apply_migrations(
+    conninfo: str, *, on_applied: Callable[[str], None] | None = None
+) -> list[str]:
+    """Apply every pending migration; returns the labels applied (empty when up to date).
+    ``on_applied`` is told each label as soon as its migration committed (progress)."""
     done: list[str] = []
     async with await _connect(conninfo) as conn:
         await conn.execute(_BOOKKEEPING)
@@ -95,6 +101,8 @@ async def apply_migrations(conninfo: str) -> list[str]:
                         [migration.version, migration.name, migration.checksum],
                     )
                 done.append(migration.label)
+                if on_applied is not None:
+                    on_applied(migration.label)
         finally:
             await conn.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_KEY])
     return done
@@ -107,9 +115,73 @@ async def _connect(conninfo: str) -> psycopg.AsyncConnection[tuple[object, ...]]
         raise StorageError(f"cannot connect to PostgreSQL: {_first_line(exc)}") from exc
 
 
+class SchemaInspection(msgspec.Struct, frozen=True, kw_only=True):
+    """What ``securityvision doctor`` reports of a database."""
+
+    server_version: str
+    applied: list[str]
+    pending: list[str]
+    # Versions recorded as applied that this release does not have: a newer one migrated it.
+    unknown: list[int]
+
+
+def describe_conninfo(conninfo: str) -> str:
+    """``user@host:port/dbname`` of a connection string, without its password."""
+    try:
+        parts = conninfo_to_dict(conninfo)
+    except psycopg.ProgrammingError:
+        return "(unreadable connection string)"
+    host = str(parts.get("host") or "localhost")
+    user = f"{parts['user']}@" if parts.get("user") else ""
+    return f"{user}{host}:{parts.get('port') or 5432}/{parts.get('dbname') or ''}"
+
+
+async def inspect_schema(conninfo: str, *, within: float = 3.0) -> SchemaInspection:
+    """Connect, read the server version and which migrations are applied, change nothing
+    (not even the bookkeeping table); raises ``StorageError`` saying why it could not."""
+    try:
+        async with asyncio.timeout(within + 1):
+            conn = await psycopg.AsyncConnection.connect(
+                conninfo, autocommit=True, connect_timeout=max(2, round(within))
+            )
+            async with conn:
+                cursor = await conn.execute(
+                    "SELECT current_setting('server_version'),"
+                    " to_regclass('schema_migrations') IS NOT NULL"
+                )
+                row = await cursor.fetchone()
+                assert row is not None
+                version, bookkept = str(row[0]), bool(row[1])
+                applied = await _applied_versions(conn) if bookkept else set()
+    except (psycopg.Error, OSError, TimeoutError) as exc:
+        address = describe_conninfo(conninfo)
+        reason = "no answer in time" if isinstance(exc, TimeoutError) else _first_line(exc)
+        reason = _without_secrets(reason, conninfo)
+        raise StorageError(f"cannot connect to PostgreSQL at {address}: {reason}") from exc
+    migrations = available_migrations()
+    known = {m.version for m in migrations}
+    return SchemaInspection(
+        server_version=version,
+        applied=[m.label for m in migrations if m.version in applied],
+        pending=[m.label for m in migrations if m.version not in applied],
+        unknown=sorted(applied - known),
+    )
+
+
 async def _applied_versions(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> set[int]:
     cursor = await conn.execute("SELECT version FROM schema_migrations")
     return {int(str(row[0])) for row in await cursor.fetchall()}
+
+
+def _without_secrets(text: str, conninfo: str) -> str:
+    """``text`` with the connection string and its password masked (a driver's message about
+    a malformed one may quote it)."""
+    text = text.replace(conninfo, describe_conninfo(conninfo))
+    try:
+        password = str(conninfo_to_dict(conninfo).get("password") or "")
+    except psycopg.ProgrammingError:
+        password = ""
+    return text.replace(password, "***") if password else text
 
 
 def _first_line(exc: BaseException) -> str:
