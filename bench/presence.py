@@ -634,7 +634,7 @@ def load_dataset(
         conn.execute("VACUUM ANALYZE")
         (live,) = _one(conn.execute("SELECT count(*) FROM presence_sessions"))
     timings["vacuum"] = time.monotonic() - began
-    return Dataset(
+    data = Dataset(
         url=url,
         end=end,
         tag_ids=site.tag_ids,
@@ -647,6 +647,21 @@ def load_dataset(
         positions=positions,
         timings=timings,
     )
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE bench_dataset (doc jsonb NOT NULL)")
+        conn.execute(
+            "INSERT INTO bench_dataset VALUES (%s::jsonb)", [json.dumps(asdict(data), default=str)]
+        )
+    return data
+
+
+def stored_dataset(url: str) -> Dataset:
+    """The dataset a kept database (``--keep``) was loaded with, for ``--reuse``."""
+    with psycopg.connect(url) as conn:
+        (doc,) = _one(conn.execute("SELECT doc FROM bench_dataset"))
+    doc["url"] = url
+    doc["end"] = datetime.fromisoformat(doc["end"])
+    return Dataset(**doc)
 
 
 async def _partitions(url: str, days: set[date]) -> None:
@@ -962,6 +977,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", action="append", default=[], help="questions containing this")
     parser.add_argument("--seed", type=int, default=20261129)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", metavar="URL", help="ask a database kept by --keep")
     parser.add_argument("--json", type=Path, help="write the figures here too")
     return parser.parse_args(argv)
 
@@ -985,8 +1001,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     info = machine()
     say(f"{info['date']}: {plan}")
-    with fresh_database(args.database_url, keep=args.keep) as url:
-        data = load_dataset(url, plan, original=args.view_repeat > 0, progress=say)
+    with contextlib.ExitStack() as stack:
+        if args.reuse:
+            data = stored_dataset(args.reuse)
+        else:
+            url = stack.enter_context(fresh_database(args.database_url, keep=args.keep))
+            data = load_dataset(url, plan, original=args.view_repeat > 0, progress=say)
         say(f"loaded: {data.readings:,} readings, {data.sessions:,} sessions")
         answers = asyncio.run(
             ask(
