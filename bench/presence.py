@@ -89,6 +89,7 @@ VISIT_READINGS = 18  # mean readings of a visit at its gateway
 NEIGHBOUR_SHARE = 0.25  # visits also heard by a neighbouring gateway
 NEIGHBOUR_READINGS = 8  # mean readings of that neighbour
 MIN_SILENCE_S = 20.0
+READINGS_PER_VISIT = 18.56
 GATEWAYS_PER_PLAN = 10
 
 
@@ -546,9 +547,8 @@ def load_readings(
 ) -> int:
     """The readings, day by day, in time order; returns how many."""
     rng = random.Random(plan.seed)
-    visits_per_tag = (
-        plan.readings / plan.tags / (VISIT_READINGS + NEIGHBOUR_SHARE * NEIGHBOUR_READINGS * 0.8)
-    )
+    # Readings per visit, measured: the neighbour's run is cut at the visit's end.
+    visits_per_tag = plan.readings / plan.tags / READINGS_PER_VISIT
     visit_s = (VISIT_READINGS - 0.5) * sum(READING_STEP_S) / 2
     silence = max(1.0, plan.days * 86400 / visits_per_tag - visit_s - MIN_SILENCE_S)
     states = [
