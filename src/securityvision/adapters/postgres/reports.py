@@ -78,24 +78,26 @@ WHERE (%(first_day)s::date IS NULL OR u.day >= %(first_day)s::date)
 
 # A person, a group or a place narrows the sessions read to their tags or gateways up front,
 # so the (tag_id, started_at) and (device_id, started_at) indexes serve them too (the joins
-# below check the same conditions again, on the rows that remain).
+# below check the same conditions again, on the rows that remain). ``= ANY(ARRAY(...))``, not
+# ``IN (...)``: inside the ``IS NULL OR`` a sub-select stays a filter run on every session of
+# the window, while an array computed once is an index condition.
 _SCOPE = """
   AND (%(person_id)s::bigint IS NULL
-       OR {t}.tag_id IN (SELECT id FROM tags WHERE person_id = %(person_id)s))
-  AND (%(group_id)s::bigint IS NULL OR {t}.tag_id IN (
+       OR {t}.tag_id = ANY(ARRAY(SELECT id FROM tags WHERE person_id = %(person_id)s)))
+  AND (%(group_id)s::bigint IS NULL OR {t}.tag_id = ANY(ARRAY(
         SELECT st.id FROM tags st
         JOIN person_group_memberships sm ON sm.person_id = st.person_id
-        WHERE sm.group_id = %(group_id)s))
+        WHERE sm.group_id = %(group_id)s)))
   AND ((%(floor_plan_id)s::bigint IS NULL AND %(floor_id)s::bigint IS NULL
         AND %(building_id)s::bigint IS NULL)
-       OR {t}.device_id IN (
+       OR {t}.device_id = ANY(ARRAY(
         SELECT sd.id FROM devices sd
         LEFT JOIN floor_plans sfp ON sfp.id = sd.floor_plan_id
         LEFT JOIN floors sf ON sf.id = coalesce(sfp.floor_id, sd.floor_id)
         WHERE (%(floor_plan_id)s::bigint IS NULL OR sfp.id = %(floor_plan_id)s)
           AND (%(floor_id)s::bigint IS NULL OR sf.id = %(floor_id)s)
           AND (%(building_id)s::bigint IS NULL
-               OR coalesce(sf.building_id, sd.building_id) = %(building_id)s)))
+               OR coalesce(sf.building_id, sd.building_id) = %(building_id)s))))
 """
 _LIVE = _LIVE.format(scope=_SCOPE.format(t="s"))
 _ROLLED = _ROLLED.format(scope=_SCOPE.format(t="u"))
