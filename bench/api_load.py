@@ -6,12 +6,13 @@
   most of them visible to every operator), in a fresh ``sv_bench_<hex>`` database dropped on
   exit.
 - **Server**: ``python -m securityvision serve --workers W`` as a subprocess (its own empty
-  directory: no ``.env``), with a strong random JWT key and a superadmin from
-  ``SUPERADMIN_*``; MQTT publishing off. While it runs, a feeder plays the ingest worker's
-  part for the polled data: every second the tags present at the load's end and the
-  gateways are marked as heard now, so positions and statuses stay live.
+  directory: no ``.env``), with a strong random JWT key; MQTT publishing off. While it runs,
+  a feeder plays the ingest worker's part for the polled data: every second the tags
+  present at the load's end and the gateways are marked as heard now, so positions and
+  statuses stay live.
 - **Consoles**: each logs in once (``POST /auth/login``, a real token) and runs the front
-  end's loops at once, as a console with the Dashboard and the Incidents page open:
+  end's loops at once, as a console with the Dashboard and the Incidents page open (an
+  OPERATOR account made by ``securityvision create-user``):
   ``/positions/by-device?floor_plan_id&only_active_people=true`` 3 s after each answer;
   ``/devices/status?only_gateways=true`` every 5 s; ``/devices/cameras/{id}/events?limit=30``
   for each camera one after another, again 5 s after the last; ``/incidents/my?only_open=true
@@ -46,7 +47,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from subprocess import DEVNULL, TimeoutExpired
+from subprocess import DEVNULL, PIPE, STDOUT, TimeoutExpired
 from typing import Any
 
 import httpx
@@ -60,7 +61,6 @@ else:  # run as a script: bench/ is on sys.path
 
 TARGET_CONSOLES = 50
 TARGET_P99_MS = 100.0
-EMAIL = "bench@example.com"
 TIMEOUT_S = 10.0
 
 # The Dashboard's and the Incidents page's loops (CLIENTS.md §13).
@@ -196,17 +196,43 @@ def free_port() -> int:
 _FOREIGN = ("RTLS_", "MQTT_", "DATABASE_", "SUPERADMIN_", "SVPOS_", "JWT_", "LOG_", "CAMBUS_")
 
 
+def create_operator(url: str, email: str, password: str) -> None:
+    """An OPERATOR account, through ``securityvision create-user`` (the password on stdin)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN)}
+    env["DATABASE_URL"] = url
+    with tempfile.TemporaryDirectory(prefix="sv-api-load-") as workdir:
+        with psutil.Popen(
+            [
+                sys.executable,
+                "-m",
+                "securityvision",
+                "create-user",
+                "--email",
+                email,
+                "--role",
+                "OPERATOR",
+                "--password-stdin",
+            ],
+            cwd=workdir,
+            env=env,
+            stdin=PIPE,
+            stdout=PIPE,
+            stderr=STDOUT,
+        ) as process:
+            output = process.communicate(password.encode(), timeout=120)[0]
+        if process.returncode != 0:
+            raise presence.BenchError(f"create-user failed: {output.decode(errors='replace')}")
+
+
 @contextlib.contextmanager
-def running_server(url: str, workers: int, password: str) -> Iterator[str]:
-    """``securityvision serve`` on a free port; its base URL."""
+def running_server(url: str, workers: int) -> Iterator[tuple[str, int]]:
+    """``securityvision serve`` on a free port; its base URL and pid."""
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="sv-api-load-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN)}
     env |= {
         "DATABASE_URL": url,
         "SVPOS_SECRET_KEY": secrets.token_urlsafe(48),
-        "SUPERADMIN_EMAIL": EMAIL,
-        "SUPERADMIN_PASSWORD": password,
         "RTLS_MQTT_ENABLED": "false",
         "CAMBUS_MQTT_ENABLED": "false",
         "ACCESS_CONTROL_MQTT_ENABLED": "false",
@@ -244,7 +270,7 @@ def running_server(url: str, workers: int, password: str) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise presence.BenchError(f"serve did not answer in 60 s:\n{log.read_text()}")
             time.sleep(0.2)
-        yield base
+        yield base, process.pid
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
@@ -255,6 +281,33 @@ def running_server(url: str, workers: int, password: str) -> Iterator[str]:
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(5)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+class CpuOf:
+    """CPU seconds used by the server (its process tree) and by the PostgreSQL backends of
+    the database: what a request costs whatever else the machine is doing."""
+
+    def __init__(self, server_pid: int, url: str) -> None:
+        self._server = psutil.Process(server_pid)
+        self._url = url
+
+    def read(self) -> tuple[float, float]:
+        server = 0.0
+        for process in [self._server, *self._server.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                server += times.user + times.system
+        database = 0.0
+        with psycopg.connect(self._url, autocommit=True) as conn:
+            pids = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid()"
+            ).fetchall()
+        for (pid,) in pids:
+            with contextlib.suppress(psutil.Error):
+                times = psutil.Process(pid).cpu_times()
+                database += times.user + times.system
+        return server, database
 
 
 # --- the consoles ---------------------------------------------------------------------------
@@ -389,9 +442,9 @@ async def _sleep(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), seconds)
 
 
-async def login(base: str, password: str) -> str:
+async def login(base: str, email: str, password: str) -> str:
     async with httpx.AsyncClient(base_url=f"{base}/api/v1", timeout=TIMEOUT_S) as client:
-        response = await client.post("/auth/login", json={"email": EMAIL, "password": password})
+        response = await client.post("/auth/login", json={"email": email, "password": password})
         response.raise_for_status()
         return str(response.json()["access_token"])
 
@@ -405,6 +458,8 @@ class Step:
     p50_ms: float
     p99_ms: float
     busy_percent: float
+    server_cpu_ms: float  # per request
+    database_cpu_ms: float  # per request (this database's backends)
     routes: dict[str, dict[str, float]]
     error_samples: list[str]
 
@@ -414,11 +469,18 @@ class Step:
 
 
 async def step(
-    base: str, password: str, register: Register, consoles: int, *, duration: float, seed: int
+    base: str,
+    account: tuple[str, str],
+    register: Register,
+    consoles: int,
+    *,
+    duration: float,
+    seed: int,
+    cpu: CpuOf,
 ) -> Step:
     rng = random.Random(seed + consoles)
     tally = Tally()
-    tokens = [await login(base, password) for _ in range(consoles)]
+    tokens = [await login(base, *account) for _ in range(consoles)]
     stop = asyncio.Event()
     tasks = []
     for token in tokens:
@@ -426,6 +488,7 @@ async def step(
         tasks.append(asyncio.create_task(console.run(stop)))
         await asyncio.sleep(min(3.0, 0.5 * consoles) / consoles)  # spread the starts
     await asyncio.sleep(2.0)  # every loop under way
+    server_before, database_before = cpu.read()
     tally.measuring = True
     meter = presence.BusyMeter()
     began = time.monotonic()
@@ -433,11 +496,13 @@ async def step(
     tally.measuring = False
     seconds = time.monotonic() - began
     busy = meter.stop()
+    server_after, database_after = cpu.read()
     stop.set()
     await asyncio.gather(*tasks)
     every = [ms for values in tally.latencies.values() for ms in values]
     if not every:
         raise presence.BenchError("no request was answered")
+    # (requests cut by the end of the step are not counted; their share is small)
     return Step(
         consoles=consoles,
         seconds=seconds,
@@ -446,6 +511,8 @@ async def step(
         p50_ms=presence.quantile(every, 0.5),
         p99_ms=presence.quantile(every, 0.99),
         busy_percent=busy,
+        server_cpu_ms=1000 * (server_after - server_before) / len(every),
+        database_cpu_ms=1000 * (database_after - database_before) / len(every),
         routes={
             route: {
                 "requests": len(values),
@@ -460,27 +527,33 @@ async def step(
 
 
 async def load_steps(
-    base: str,
+    server: tuple[str, int],
     url: str,
     end: datetime,
     register: Register,
-    password: str,
+    account: tuple[str, str],
     *,
     steps: Sequence[int],
     duration: float,
     seed: int,
     say: Any,
 ) -> list[Step]:
+    base, pid = server
+    cpu = CpuOf(pid, url)
     stop = asyncio.Event()
     feeder = asyncio.create_task(feed(url, end, stop))
     results = []
     try:
         for consoles in steps:
-            result = await step(base, password, register, consoles, duration=duration, seed=seed)
+            result = await step(
+                base, account, register, consoles, duration=duration, seed=seed, cpu=cpu
+            )
             say(
                 f"  N={consoles}: {result.requests / result.seconds:.0f} req/s,"
                 f" p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms,"
-                f" {result.errors} errors, machine busy {result.busy_percent:.0f} %"
+                f" {result.errors} errors, machine busy {result.busy_percent:.0f} %,"
+                f" CPU per request: server {result.server_cpu_ms:.1f} ms,"
+                f" PostgreSQL {result.database_cpu_ms:.1f} ms"
             )
             results.append(result)
     finally:
@@ -491,14 +564,16 @@ async def load_steps(
 
 def report(steps: Sequence[Step]) -> str:
     lines = [
-        "| consoles | requests/s | p50 | p99 | errors | machine busy | target |",
-        "|---:|---:|---:|---:|---:|---:|:--|",
+        "| consoles | requests/s | p50 | p99 | errors | machine busy | CPU/request: server"
+        " + PostgreSQL | target |",
+        "|---:|---:|---:|---:|---:|---:|---:|:--|",
     ]
     for s in steps:
         verdict = ("PASS" if s.passed else "FAIL") if s.consoles == TARGET_CONSOLES else "-"
         lines.append(
             f"| {s.consoles} | {s.requests / s.seconds:,.0f} | {s.p50_ms:.1f} ms"
-            f" | {s.p99_ms:.1f} ms | {s.errors} | {s.busy_percent:.0f} % | {verdict} |"
+            f" | {s.p99_ms:.1f} ms | {s.errors} | {s.busy_percent:.0f} %"
+            f" | {s.server_cpu_ms:.1f} + {s.database_cpu_ms:.1f} ms | {verdict} |"
         )
     for s in steps:
         lines += [
@@ -545,7 +620,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(text, file=sys.stderr, flush=True)
 
     info = presence.machine()
-    password = secrets.token_urlsafe(24)
+    account = (f"operator-{secrets.token_hex(4)}@example.com", secrets.token_urlsafe(24))
     steps = [int(n) for n in args.consoles.split(",") if n]
     with contextlib.ExitStack() as stack:
         if args.reuse:
@@ -578,14 +653,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"data: {data.readings:,} readings, {len(register.camera_ids)} cameras,"
             f" {len(register.incident_ids):,} incidents, {register.messages:,} messages"
         )
-        base = stack.enter_context(running_server(data.url, args.workers, password))
+        create_operator(data.url, *account)
+        server = stack.enter_context(running_server(data.url, args.workers))
         results = asyncio.run(
             load_steps(
-                base,
+                server,
                 data.url,
                 data.end,
                 register,
-                password,
+                account,
                 steps=steps,
                 duration=args.duration,
                 seed=args.seed,
