@@ -24,6 +24,7 @@ from securityvision.application.reports import (
     Reports,
     ReportWindowError,
     TransitionFilter,
+    UsageFilter,
 )
 from securityvision.application.rollup import DayRollup
 from securityvision.domain.devices import NewDevice
@@ -504,3 +505,43 @@ async def test_the_dashboard_counts_the_register(storage: Storage) -> None:
     assert (summary.total_people, summary.total_tags, summary.total_gateways) == (3, 4, 2)
     assert (summary.gateways_online, summary.gateways_offline) == (0, 2)
     assert (summary.active_alert_rules, summary.recent_alerts_24h) == (0, 0)
+
+
+async def test_totals_of_several_dimensions_at_once_equal_each_dimension_alone(
+    storage: Storage,
+) -> None:
+    """``totals_by`` (one reading of the usage, added up per tag and gateway first) answers
+    what ``totals`` answers per dimension, scoped or not, over rolled-up and live days."""
+    w = await seed(storage)
+    await roll_up(
+        storage,
+        [
+            DailyUsage(
+                tag_id=w.t3,
+                device_id=w.g2,
+                day=D0,
+                total_dwell_seconds=600.0,
+                sessions_count=1,
+                samples_count=10,
+                first_seen_at=at(26, 14),
+                last_seen_at=at(26, 14, 10),
+            )
+        ],
+    )
+    queries = queries_of(storage)
+    dimensions = ("all", "building", "floor", "group", "device", "person", "tag")
+    scopes = [
+        UsageFilter(from_ts=at(26, 12), to_ts=WINDOW_TO),
+        UsageFilter(from_ts=WINDOW_FROM, to_ts=WINDOW_TO, min_duration_seconds=30.0),
+        UsageFilter(from_ts=at(26, 12), to_ts=WINDOW_TO, person_id=w.bruno),
+        UsageFilter(from_ts=WINDOW_FROM, to_ts=WINDOW_TO, group_id=w.staff),
+        UsageFilter(from_ts=WINDOW_FROM, to_ts=WINDOW_TO, building_id=w.building),
+        UsageFilter(from_ts=WINDOW_FROM, to_ts=WINDOW_TO, floor_plan_id=w.plan),
+        UsageFilter(from_ts=WINDOW_FROM, to_ts=WINDOW_TO, tag_id=w.t1, device_id=w.g1),
+    ]
+    for where in scopes:
+        at_once = await queries.totals_by(where, dimensions, 10)
+        for by in dimensions:
+            assert at_once[by] == await queries.totals(where, by, 10), (where, by)
+    scoped = await queries.totals_by(scopes[5], ("device",))
+    assert [row.key_id for row in scoped["device"]] == [w.g1]  # g2 is on no plan

@@ -4,7 +4,7 @@ answers on the same data."""
 
 import itertools
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta, tzinfo
 
 import msgspec
@@ -327,6 +327,11 @@ class InMemoryReportQueries:
             "floor": (use.floor_id, use.floor_name),
         }[by]
         return [] if key is None and by != "all" else [(key, name)]
+
+    async def totals_by(
+        self, where: UsageFilter, dimensions: Sequence[Dimension], limit: int | None = None
+    ) -> dict[Dimension, list[UsageTotals]]:
+        return {by: await self.totals(where, by, limit) for by in dimensions}
 
     async def calendar(self, where: UsageFilter, granularity: Granularity) -> list[TimeBucket]:
         window = Window(from_ts=where.from_ts, to_ts=where.to_ts)

@@ -185,6 +185,13 @@ class ReportQueries(Protocol):
         """Usage per key of ``by``, most dwell first (then key); ``all`` gives one row."""
         ...
 
+    async def totals_by(
+        self, where: UsageFilter, dimensions: Sequence[Dimension], limit: int | None = None
+    ) -> dict[Dimension, list[UsageTotals]]:
+        """``totals`` of several dimensions (each limited to ``limit`` rows) from one reading
+        of the window's usage."""
+        ...
+
     async def calendar(self, where: UsageFilter, granularity: Granularity) -> list[TimeBucket]:
         """Every calendar bucket the (finite) window touches, empty ones included; usage
         falls in the bucket of its day."""
@@ -825,8 +832,10 @@ class ReportOverview(_Base):
         where = UsageFilter(
             from_ts=window.from_ts, to_ts=window.to_ts, device_id=device_id, tag_id=tag_id
         )
-        q = self._queries
-        total = _one(await q.totals(where, "all"))
+        ranked = await self._queries.totals_by(
+            where, ("all", "building", "floor", "group", "device", "person"), TOP
+        )
+        total = _one(ranked["all"])
         return Overview(
             summary=TotalsSummary(
                 from_ts=window.from_ts,
@@ -847,7 +856,7 @@ class ReportOverview(_Base):
                     total_sessions=r.sessions_count,
                     total_dwell_seconds=_dwell(r.total_dwell_seconds),
                 )
-                for r in await q.totals(where, "building", TOP)
+                for r in ranked["building"]
             ],
             top_floors=[
                 TopFloor(
@@ -856,7 +865,7 @@ class ReportOverview(_Base):
                     total_sessions=r.sessions_count,
                     total_dwell_seconds=_dwell(r.total_dwell_seconds),
                 )
-                for r in await q.totals(where, "floor", TOP)
+                for r in ranked["floor"]
             ],
             top_groups=[
                 TopGroup(
@@ -865,7 +874,7 @@ class ReportOverview(_Base):
                     total_sessions=r.sessions_count,
                     total_dwell_seconds=_dwell(r.total_dwell_seconds),
                 )
-                for r in await q.totals(where, "group", TOP)
+                for r in ranked["group"]
             ],
             top_devices=[
                 TopDevice(
@@ -874,7 +883,7 @@ class ReportOverview(_Base):
                     total_sessions=r.sessions_count,
                     total_dwell_seconds=_dwell(r.total_dwell_seconds),
                 )
-                for r in await q.totals(where, "device", TOP)
+                for r in ranked["device"]
             ],
             top_people=[
                 TopPerson(
@@ -883,7 +892,7 @@ class ReportOverview(_Base):
                     total_sessions=r.sessions_count,
                     total_dwell_seconds=_dwell(r.total_dwell_seconds),
                 )
-                for r in await q.totals(where, "person", TOP)
+                for r in ranked["person"]
             ],
         )
 
@@ -903,8 +912,9 @@ class ReportPersonSummary(_Base):
         name = await self.person_name(person_id)
         window = self.window(from_ts, to_ts, timedelta(days=7))
         where = msgspec.structs.replace(_scoped(window, min_duration_seconds), person_id=person_id)
-        total = _one(await self._queries.totals(where, "all"))
-        devices = [_by_device(r) for r in await self._queries.totals(where, "device")]
+        ranked = await self._queries.totals_by(where, ("all", "device"))
+        total = _one(ranked["all"])
+        devices = [_by_device(r) for r in ranked["device"]]
         return PersonSummary(
             person_id=person_id,
             person_full_name=name,

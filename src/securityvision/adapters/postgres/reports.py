@@ -8,6 +8,7 @@ Hourly buckets come from ``generate_series``; a session is cut at the hours it s
 never with sessions times buckets.
 """
 
+from collections.abc import Sequence
 from datetime import tzinfo
 from typing import Any
 
@@ -55,6 +56,7 @@ WHERE (%(from)s::timestamptz IS NULL OR s.ended_at >= %(from)s::timestamptz)
   AND s.duration_seconds >= %(min_duration)s
   AND (%(tag_id)s::bigint IS NULL OR s.tag_id = %(tag_id)s)
   AND (%(device_id)s::bigint IS NULL OR s.device_id = %(device_id)s)
+  {scope}
 """
 
 # Rolled-up days the window touches, whole (day resolution).
@@ -71,7 +73,34 @@ WHERE (%(first_day)s::date IS NULL OR u.day >= %(first_day)s::date)
   AND (%(last_day)s::date IS NULL OR u.day <= %(last_day)s::date)
   AND (%(tag_id)s::bigint IS NULL OR u.tag_id = %(tag_id)s)
   AND (%(device_id)s::bigint IS NULL OR u.device_id = %(device_id)s)
+  {scope}
 """
+
+# A person, a group or a place narrows the sessions read to their tags or gateways up front,
+# so the (tag_id, started_at) and (device_id, started_at) indexes serve them too (the joins
+# below check the same conditions again, on the rows that remain). ``= ANY(ARRAY(...))``, not
+# ``IN (...)``: inside the ``IS NULL OR`` a sub-select stays a filter run on every session of
+# the window, while an array computed once is an index condition.
+_SCOPE = """
+  AND (%(person_id)s::bigint IS NULL
+       OR {t}.tag_id = ANY(ARRAY(SELECT id FROM tags WHERE person_id = %(person_id)s)))
+  AND (%(group_id)s::bigint IS NULL OR {t}.tag_id = ANY(ARRAY(
+        SELECT st.id FROM tags st
+        JOIN person_group_memberships sm ON sm.person_id = st.person_id
+        WHERE sm.group_id = %(group_id)s)))
+  AND ((%(floor_plan_id)s::bigint IS NULL AND %(floor_id)s::bigint IS NULL
+        AND %(building_id)s::bigint IS NULL)
+       OR {t}.device_id = ANY(ARRAY(
+        SELECT sd.id FROM devices sd
+        LEFT JOIN floor_plans sfp ON sfp.id = sd.floor_plan_id
+        LEFT JOIN floors sf ON sf.id = coalesce(sfp.floor_id, sd.floor_id)
+        WHERE (%(floor_plan_id)s::bigint IS NULL OR sfp.id = %(floor_plan_id)s)
+          AND (%(floor_id)s::bigint IS NULL OR sf.id = %(floor_id)s)
+          AND (%(building_id)s::bigint IS NULL
+               OR coalesce(sf.building_id, sd.building_id) = %(building_id)s))))
+"""
+_LIVE = _LIVE.format(scope=_SCOPE.format(t="s"))
+_ROLLED = _ROLLED.format(scope=_SCOPE.format(t="u"))
 
 _JOINED = """
 SELECT r.*, t.person_id, pe.full_name AS person_name,
@@ -138,6 +167,10 @@ _DIMENSIONS: dict[str, tuple[str, str, str]] = {
 
 _TOTALS = """
 WITH usage AS ({usage})
+{select}
+"""
+
+_TOTALS_SELECT = """
 SELECT {key} AS key_id, min({name}) AS key_name,
        coalesce(sum(u.sessions), 0)::int AS sessions_count,
        coalesce(sum(u.dwell), 0)::float8 AS total_dwell_seconds,
@@ -150,6 +183,37 @@ FROM usage u {joins}
 {group_by}
 ORDER BY round(coalesce(sum(u.dwell), 0)::numeric, 3) DESC, 1
 LIMIT %(limit)s
+"""
+
+# Several dimensions at once (the overview's six): the window's usage is read once and added
+# up per (tag, gateway) first — a few thousand rows instead of every session — then joined to
+# names and places once and ranked per dimension. Sums, firsts, lasts and distinct counts per
+# dimension are the same over those pairs as over the sessions themselves.
+_PAIRS = """
+SELECT p.*, t.person_id, pe.full_name AS person_name,
+       coalesce(t.label, t.mac_address) AS tag_name,
+       d.name AS device_name, d.mac_address AS device_mac_address,
+       fp.id AS floor_plan_id, fp.name AS floor_plan_name,
+       f.id AS floor_id, f.name AS floor_name, b.id AS building_id, b.name AS building_name
+FROM (
+    SELECT r.tag_id, r.device_id, sum(r.sessions) AS sessions, sum(r.dwell) AS dwell,
+           min(r.started_at) AS started_at, max(r.ended_at) AS ended_at
+    FROM ({source}) r
+    GROUP BY r.tag_id, r.device_id
+) p
+LEFT JOIN tags t ON t.id = p.tag_id
+LEFT JOIN people pe ON pe.id = t.person_id
+LEFT JOIN devices d ON d.id = p.device_id
+LEFT JOIN floor_plans fp ON fp.id = d.floor_plan_id
+LEFT JOIN floors f ON f.id = coalesce(fp.floor_id, d.floor_id)
+LEFT JOIN buildings b ON b.id = coalesce(f.building_id, d.building_id)
+WHERE (%(person_id)s::bigint IS NULL OR t.person_id = %(person_id)s)
+  AND (%(floor_plan_id)s::bigint IS NULL OR fp.id = %(floor_plan_id)s)
+  AND (%(floor_id)s::bigint IS NULL OR f.id = %(floor_id)s)
+  AND (%(building_id)s::bigint IS NULL OR b.id = %(building_id)s)
+  AND (%(group_id)s::bigint IS NULL OR EXISTS (
+        SELECT 1 FROM person_group_memberships m
+        WHERE m.person_id = t.person_id AND m.group_id = %(group_id)s))
 """
 
 _PLACE = (
@@ -313,6 +377,17 @@ LIMIT %(limit)s
 """
 
 
+def _totals_select(by: Dimension) -> str:
+    key, name, joins = _DIMENSIONS[by]
+    return _TOTALS_SELECT.format(
+        key=key,
+        name=name,
+        joins=joins,
+        place=_PLACE if by == "device" else _NO_PLACE,
+        group_by="" if by == "all" else f"GROUP BY {key}",
+    )
+
+
 class PostgresReportQueries:
     def __init__(self, storage: PostgresStorage, zone: tzinfo, zone_name: str) -> None:
         self._storage = storage
@@ -377,17 +452,23 @@ class PostgresReportQueries:
     async def totals(
         self, where: UsageFilter, by: Dimension, limit: int | None = None
     ) -> list[UsageTotals]:
-        key, name, joins = _DIMENSIONS[by]
-        query = _TOTALS.format(
-            usage=_usage(rolled=True),
-            key=key,
-            name=name,
-            joins=joins,
-            place=_PLACE if by == "device" else _NO_PLACE,
-            group_by="" if by == "all" else f"GROUP BY {key}",
-        )
+        query = _TOTALS.format(usage=_usage(rolled=True), select=_totals_select(by))
         rows = await self._rows(query, self._params(where, limit=limit))
         return [UsageTotals(**row) for row in rows]
+
+    async def totals_by(
+        self, where: UsageFilter, dimensions: Sequence[Dimension], limit: int | None = None
+    ) -> dict[Dimension, list[UsageTotals]]:
+        source = f"{_LIVE} UNION ALL {_ROLLED}"
+        ranked = " UNION ALL ".join(
+            f"(SELECT {i} AS dimension, x.* FROM ({_totals_select(by)}) x)"
+            for i, by in enumerate(dimensions)
+        )
+        query = f"WITH usage AS MATERIALIZED ({_PAIRS.format(source=source)}) {ranked}"
+        result: dict[Dimension, list[UsageTotals]] = {by: [] for by in dimensions}
+        for row in await self._rows(query, self._params(where, limit=limit)):
+            result[dimensions[row.pop("dimension")]].append(UsageTotals(**row))
+        return result
 
     async def calendar(self, where: UsageFilter, granularity: Granularity) -> list[TimeBucket]:
         window = Window(from_ts=where.from_ts, to_ts=where.to_ts)
