@@ -1,5 +1,6 @@
 """The PostgreSQL system of record: a connection pool and units of work over it."""
 
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -52,6 +53,23 @@ from securityvision.domain.errors import DomainError, StorageError
 
 Connection = psycopg.AsyncConnection[DictRow]
 
+# A connection handed back to the pool less than this long ago is handed out again without
+# a check: it just worked. Older ones get the pool's check (one round trip), which weeds out
+# connections a PostgreSQL restart or an idle timeout broke. Checking every checkout cost an
+# API request two of its ~13 round trips (bench/README.md, the API under polling).
+_TRUSTED_FOR_SECONDS = 2.0
+
+
+class _PooledConnection(Connection):
+    """A pooled connection that remembers when it was last handed back."""
+
+    returned_at: float = float("-inf")
+
+
+async def _check_unless_just_used(conn: _PooledConnection) -> None:
+    if time.monotonic() - conn.returned_at > _TRUSTED_FOR_SECONDS:
+        await AsyncConnectionPool.check_connection(conn)
+
 # Failed logins older than this are of no use to any throttle and are pruned on write.
 _LOGIN_FAILURE_RETENTION = timedelta(hours=1)
 
@@ -64,7 +82,7 @@ class PostgresStorage:
         self._conninfo = conninfo
         self._min_size = min_size
         self._max_size = max_size
-        self._pool: AsyncConnectionPool[Connection] | None = None
+        self._pool: AsyncConnectionPool[_PooledConnection] | None = None
         self._login_attempts = PostgresLoginAttempts(self)
         self._locks = PostgresLocks(conninfo)
 
@@ -80,14 +98,14 @@ class PostgresStorage:
         """Open a fresh pool (a closed storage may be opened again)."""
         if self._pool is not None:
             return
-        pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
+        pool: AsyncConnectionPool[_PooledConnection] = AsyncConnectionPool(
             self._conninfo,
             min_size=self._min_size,
             max_size=self._max_size,
             open=False,
-            check=AsyncConnectionPool.check_connection,
+            check=_check_unless_just_used,
             kwargs={"row_factory": dict_row},
-            connection_class=psycopg.AsyncConnection[DictRow],
+            connection_class=_PooledConnection,
             name="securityvision",
         )
         try:
@@ -103,7 +121,7 @@ class PostgresStorage:
             await pool.close()
 
     @property
-    def pool(self) -> AsyncConnectionPool[Connection]:
+    def pool(self) -> AsyncConnectionPool[_PooledConnection]:
         if self._pool is None:
             raise StorageError("the PostgreSQL storage is not open")
         return self._pool
@@ -137,7 +155,10 @@ class PostgresStorage:
         """A pooled connection; driver failures leave as ``StorageError``."""
         try:
             async with self.pool.connection(timeout=10.0) as conn:
-                yield conn
+                try:
+                    yield conn
+                finally:
+                    conn.returned_at = time.monotonic()
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise StorageError(f"PostgreSQL unavailable: {type(exc).__name__}") from exc
 
@@ -149,6 +170,9 @@ class PostgresStorage:
             raise StorageError("no PostgreSQL connection available") from exc
 
     async def release(self, conn: Connection) -> None:
+        if not isinstance(conn, _PooledConnection):
+            raise TypeError("not a connection of this storage's pool")
+        conn.returned_at = time.monotonic()
         await self.pool.putconn(conn)
 
 
