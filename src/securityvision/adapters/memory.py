@@ -16,6 +16,11 @@ from typing import Self
 import msgspec
 
 from securityvision.adapters.clock import SystemClock
+from securityvision.adapters.memory_cambus import (
+    CamBusTables,
+    InMemoryCameraPublicationRepository,
+    InMemoryCameraUplinkRepository,
+)
 from securityvision.adapters.memory_incidents import (
     IncidentTables,
     InMemoryCameraGroupRepository,
@@ -96,6 +101,8 @@ class _State(msgspec.Struct, kw_only=True):
     sites: SiteTables = msgspec.field(default_factory=SiteTables)
     # Camera events, groups, support groups, rules, incidents (memory_incidents.py).
     incident_tables: IncidentTables = msgspec.field(default_factory=IncidentTables)
+    # What was published to cam-bus, cameras' uplinks (memory_cambus.py).
+    cambus_tables: CamBusTables = msgspec.field(default_factory=CamBusTables)
 
     def clone(self) -> "_State":
         """A copy whose tables can change without touching this one (values are frozen)."""
@@ -117,6 +124,7 @@ class _State(msgspec.Struct, kw_only=True):
             rolled_days=dict(self.rolled_days),
             sites=self.sites.clone(),
             incident_tables=self.incident_tables.clone(),
+            cambus_tables=self.cambus_tables.clone(),
         )
 
 
@@ -777,6 +785,8 @@ class InMemoryUnitOfWork:
         self.incident_rules = InMemoryIncidentRuleRepository(state, ids, clock)
         self.incidents = InMemoryIncidentRepository(state, ids, clock)
         self.incident_messages = InMemoryIncidentMessageRepository(state, ids, clock)
+        self.camera_publications = InMemoryCameraPublicationRepository(state)
+        self.camera_uplinks = InMemoryCameraUplinkRepository(state)
         return self
 
     async def __aexit__(

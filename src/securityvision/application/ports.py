@@ -12,6 +12,10 @@ from typing import Protocol, Self
 
 import msgspec
 
+from securityvision.application.cambus_ports import (
+    CameraPublicationRepository,
+    CameraUplinkRepository,
+)
 from securityvision.application.incident_ports import (
     CameraGroupRepository,
     DeviceEventRepository,
@@ -738,6 +742,13 @@ class UnitOfWork(Protocol):
 
     @property
     def incident_messages(self) -> IncidentMessageRepository: ...
+
+    # Publishing to cam-bus (cambus_ports.py).
+    @property
+    def camera_publications(self) -> CameraPublicationRepository: ...
+
+    @property
+    def camera_uplinks(self) -> CameraUplinkRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -2,13 +2,15 @@
 
 Every API process runs the relay of the ``mqtt`` channel; only the one holding the channel's
 lock delivers, the others stand by (application/relay.py). The MQTT worker does not run it:
-it writes nothing to the outbox, and a deployment always has API processes.
+it writes nothing to the outbox, and a deployment always has API processes. The expiry of
+cam-bus uplinks runs beside the relay, the same way (one active process, under a lock).
 """
 
 import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Protocol
 
 from securityvision.application.relay import OutboxRelay
 
@@ -17,20 +19,31 @@ log = logging.getLogger("securityvision.relay")
 _STOP_SECONDS = 10.0
 
 
+class Loop(Protocol):
+    """A background job that runs until its ``stop`` event is set (the uplink expiry)."""
+
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
 @contextlib.asynccontextmanager
-async def running(relay: OutboxRelay | None) -> AsyncIterator[None]:
-    """Run ``relay`` (if any) in the background for the block; stop it at the end, letting the
-    message in hand finish."""
-    if relay is None:
+async def running(relay: OutboxRelay | None, *others: Loop | None) -> AsyncIterator[None]:
+    """Run ``relay`` (if any), and the ``others`` given, in the background for the block;
+    stop them at the end, letting the message in hand finish."""
+    loops = [loop for loop in (relay, *others) if loop is not None]
+    if not loops:
         yield
         return
     stop = asyncio.Event()
-    task = asyncio.create_task(relay.run(stop), name="outbox-relay")
+    tasks = [
+        asyncio.create_task(loop.run(stop), name=f"background-{type(loop).__name__}")
+        for loop in loops
+    ]
     try:
         yield
     finally:
         stop.set()
-        try:
-            await asyncio.wait_for(task, timeout=_STOP_SECONDS)
-        except TimeoutError:
-            log.warning("the outbox relay did not stop in %.0f s; cancelled", _STOP_SECONDS)
+        for task in tasks:
+            try:
+                await asyncio.wait_for(task, timeout=_STOP_SECONDS)
+            except TimeoutError:
+                log.warning("%s did not stop in %.0f s; cancelled", task.get_name(), _STOP_SECONDS)

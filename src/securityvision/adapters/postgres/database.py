@@ -10,6 +10,10 @@ import psycopg
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from securityvision.adapters.postgres.cambus import (
+    PostgresCameraPublicationRepository,
+    PostgresCameraUplinkRepository,
+)
 from securityvision.adapters.postgres.cameras import (
     PostgresCameraGroupRepository,
     PostgresDeviceEventRepository,
@@ -184,6 +188,8 @@ class PostgresUnitOfWork:
         self.incident_rules = PostgresIncidentRuleRepository(self._conn)
         self.incidents = PostgresIncidentRepository(self._conn)
         self.incident_messages = PostgresIncidentMessageRepository(self._conn)
+        self.camera_publications = PostgresCameraPublicationRepository(self._conn)
+        self.camera_uplinks = PostgresCameraUplinkRepository(self._conn)
         return self
 
     async def __aexit__(

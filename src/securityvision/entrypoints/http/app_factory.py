@@ -178,6 +178,11 @@ _USE_CASES = (
     "list_incident_messages",
     "post_incident_message",
     "attach_file_to_incident",
+    # cam-bus uplinks
+    "start_uplink",
+    "stop_uplink",
+    "get_uplink",
+    "camera_uplinks",
 )
 
 # Multipart framing around an uploaded file (boundaries, part headers): the request body
@@ -206,6 +211,8 @@ def create_app(container: Container, *, manage_storage: bool = True) -> Litestar
     broker = _broker_probe(settings)
     # The relay of MQTT publications (access control); it runs with the storage it needs.
     relay = container.mqtt_relay() if settings.rtls_mqtt_enabled else None
+    # Beside it, the expiry of cam-bus uplinks not renewed (when publishing to cam-bus).
+    expiry = container.uplink_expiry() if container.cambus_publishing() is not None else None
     health_checker = HealthChecker(
         storage, broker, chatwoot_enabled=settings.chatwoot_enabled, relay=relay
     )
@@ -228,7 +235,7 @@ def create_app(container: Container, *, manage_storage: bool = True) -> Litestar
             await bootstrap_from_settings(container)
             event_hub.start()
             try:
-                async with running(relay):
+                async with running(relay, expiry):
                     yield
             finally:
                 await event_hub.stop()
