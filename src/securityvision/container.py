@@ -596,10 +596,9 @@ class Container(containers.DeclarativeContainer):
     camera_uplinks = providers.Factory(CameraUplinks, uow=unit_of_work, clock=clock)
     record_uplink_status = providers.Factory(RecordUplinkStatus, uow=unit_of_work)
     # Run beside the outbox relay (the API processes, dev): stops uplinks not renewed.
+    expire_uplinks = providers.Factory(ExpireUplinks, uow=unit_of_work, clock=clock)
     uplink_expiry = providers.Singleton(
-        UplinkExpiry,
-        expire=providers.Factory(ExpireUplinks, uow=unit_of_work, clock=clock),
-        locks=storage.provided.locks,
+        UplinkExpiry, expire=expire_uplinks, locks=storage.provided.locks
     )
     record_camera_event = providers.Factory(
         RecordCameraEvent, uow=unit_of_work, clock=clock, pipeline=incident_pipeline
