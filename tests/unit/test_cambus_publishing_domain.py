@@ -24,31 +24,9 @@ from securityvision.domain.cambus_publishing import (
 )
 from securityvision.domain.devices import Device, DeviceType
 from securityvision.domain.errors import InvalidInput
+from tests.support.cambus import CAMERA_INFO_KEYS
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-
-# Exactly what cam-bus's core.CameraInfo reads (CLIENTS.md §15), the password aside: it is
-# added when the document is sent.
-CAMERA_INFO_KEYS = {
-    "ip",
-    "name",
-    "manufacturer",
-    "model",
-    "username",
-    "port",
-    "use_tls",
-    "analytics",
-    "enabled",
-    "rtsp_url",
-    "proxy_path",
-    "central_host",
-    "central_srt_port",
-    "central_path",
-    "record_enabled",
-    "record_retention_minutes",
-    "pre_roll_seconds",
-    "shard",
-}
 
 
 def camera(**fields: object) -> Device:
