@@ -32,7 +32,7 @@ STATUS_SECONDS = 15.0
 DEMO_CAMERA_PLACE = ("default", "demo_building", "ground_floor")
 _RECOGNIZED_SHARE = 0.6
 _RECOGNITION_DELAY = (0.5, 2.0)
-_FIRST_CAPTURE_WITHIN = 3.0
+_FIRST_CAPTURE_WITHIN = 1.0
 _PEOPLE = (
     ("Ana Souza", 101),
     ("Bruno Lima", 102),
