@@ -44,6 +44,7 @@ from securityvision.application.cambus_publishing import (
     RecordUplinkStatus,
     StartUplink,
     StopUplink,
+    SyncCameraInfo,
     UplinkExpiry,
 )
 from securityvision.application.cameras import (
@@ -597,8 +598,9 @@ class Container(containers.DeclarativeContainer):
     record_uplink_status = providers.Factory(RecordUplinkStatus, uow=unit_of_work)
     # Run beside the outbox relay (the API processes, dev): stops uplinks not renewed.
     expire_uplinks = providers.Factory(ExpireUplinks, uow=unit_of_work, clock=clock)
+    sync_camera_info = providers.Factory(SyncCameraInfo, uow=unit_of_work, cambus=cambus)
     uplink_expiry = providers.Singleton(
-        UplinkExpiry, expire=expire_uplinks, locks=storage.provided.locks
+        UplinkExpiry, expire=expire_uplinks, locks=storage.provided.locks, sync=sync_camera_info
     )
     record_camera_event = providers.Factory(
         RecordCameraEvent, uow=unit_of_work, clock=clock, pipeline=incident_pipeline

@@ -494,3 +494,21 @@ async def test_a_cameras_messages_are_matched_by_the_level_it_is_published_under
     assert report.outcome is CameraOutcome.STORED
     events = await container.list_camera_events().execute(camera.id)
     assert [e.analytic_type for e in events] == ["status"]
+
+
+async def test_cameras_registered_before_publishing_existed_are_sent_once_on_taking_over(
+    container: Container, storage: InMemoryStorage
+) -> None:
+    async with storage.unit_of_work() as uow:  # as an older release left them: no /info sent
+        for code in ("fixa01", "Cam 1", "cam_1"):
+            await uow.devices.add(NewDevice(name=code, code=code, type=DeviceType.CAMERA))
+        await uow.commit()
+
+    assert await container.sync_camera_info().execute() == 3
+    # "Cam 1" and "cam_1" are one device level: the first keeps it, the other is named.
+    assert sorted(t for t, _, _ in cambus_only(drain(storage))) == [
+        "rtls/cameras/default/externo/externo/camera/cam_1/info",
+        "rtls/cameras/default/externo/externo/camera/fixa01/info",
+    ]
+    await container.sync_camera_info().execute()
+    assert cambus_only(drain(storage)) == []

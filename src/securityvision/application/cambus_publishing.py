@@ -243,6 +243,31 @@ class CamBusPublications:
         await uow.camera_publications.delete(published.device_id)
 
 
+class SyncCameraInfo:
+    """Bring every camera's ``/info`` in step with the camera — those registered before this
+    backend published to cam-bus, or changed behind its back — queuing only what differs
+    from what was last queued. Each camera in a transaction of its own: one that cannot be
+    published (``camera_topic_taken``) is named in a warning and the others go on."""
+
+    def __init__(self, uow: UnitOfWorkFactory, cambus: CamBusPublications) -> None:
+        self._uow = uow
+        self._cambus = cambus
+
+    async def execute(self) -> int:
+        if not self._cambus.enabled:
+            return 0
+        async with self._uow() as uow:
+            cameras = await uow.devices.list(type=DeviceType.CAMERA, limit=None)
+        for camera in cameras:
+            try:
+                async with self._uow() as uow:
+                    await self._cambus.camera_changed(uow, camera.id)
+                    await uow.commit()
+            except Conflict as exc:
+                log.warning("camera %d is not published to cam-bus: %s", camera.id, exc.detail)
+        return len(cameras)
+
+
 class CameraSecretsPublisher:
     """The relay's publisher, with camera passwords put into ``/info`` as it sends.
 
@@ -519,6 +544,8 @@ class UplinkExpiry:
 
     - One process at a time does it (it holds the ``uplink-expiry`` lock, as the outbox
       relay holds its channel's); the others stand by and take over when it goes.
+    - On taking over it first brings every camera's ``/info`` in step (``sync``), so cameras
+      registered before cam-bus publishing existed reach cam-bus without an edit.
     - It looks every ``poll_seconds`` (at once again after a full batch); the database
       going away, or a bug, never ends it.
     """
@@ -528,11 +555,13 @@ class UplinkExpiry:
         expire: ExpireUplinks,
         locks: Locks,
         *,
+        sync: SyncCameraInfo | None = None,
         poll_seconds: float = 0.5,
         standby_seconds: float = 5.0,
     ) -> None:
         self._expire = expire
         self._locks = locks
+        self._sync = sync
         self._poll = poll_seconds
         self._standby = standby_seconds
 
@@ -545,6 +574,8 @@ class UplinkExpiry:
                     if lease is None:
                         await _sleep_unless(stop, self._standby)
                         continue
+                    if self._sync is not None:
+                        await self._sync.execute()
                     while not stop.is_set() and await lease.held():
                         if await self._expire.execute() < self._expire.batch_size:
                             await _sleep_unless(stop, self._poll)
@@ -612,6 +643,7 @@ __all__ = [
     "RecordUplinkStatus",
     "StartUplink",
     "StopUplink",
+    "SyncCameraInfo",
     "UplinkExpiry",
     "UplinkOrder",
     "UplinkReport",
