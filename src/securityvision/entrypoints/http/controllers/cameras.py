@@ -143,12 +143,9 @@ class CamerasController(Controller):
 
     @post("/{device_id:int}/uplink/stop", status_code=HTTP_200_OK, guards=_OPERATORS)
     async def stop_uplink(
-        self,
-        device_id: FromPath[int],
-        stop_uplink: NamedDependency[StopUplink],
-        data: JSONBody[dict[str, object] | None] = None,
+        self, device_id: FromPath[int], stop_uplink: NamedDependency[StopUplink]
     ) -> UplinkOrderRead:
-        """Ask cam-bus to stop the camera's uplink (the body, ``{}`` from the front end, is
+        """Ask cam-bus to stop the camera's uplink (a body, ``{}`` from the front end, is
         not read)."""
         return UplinkOrderRead.of(await stop_uplink.execute(device_id))
 
