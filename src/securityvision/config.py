@@ -14,6 +14,7 @@ import datetime
 import hmac
 import os
 import re
+import string
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -169,6 +170,16 @@ def _shard_hosts(text: str) -> tuple[tuple[str, str], ...]:
     return tuple(pairs.items())
 
 
+def _url_template(text: str) -> str:
+    # Viewer URLs of an uplinked stream: {host} and {path} are filled in, nothing else.
+    fields = {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+    problem = "expected an http(s) URL template with {path} (and optionally {host})"
+    if "{path}" not in text or not fields <= {"host", "path"}:
+        raise _InvalidValueError(problem)
+    _http_url(text.replace("{host}", "media.example.com").replace("{path}", "a/b"))
+    return text
+
+
 def _lowercase_hosts(text: str) -> tuple[str, ...]:
     return tuple(item.lower() for item in _items(text))
 
@@ -317,8 +328,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cambus_tenant: str = "default"
     cambus_default_shard: str = "shard-1"
     cambus_uplink_srt_port: _Port = 8890
-    cambus_uplink_ttl_seconds: _PositiveInt = 300
+    cambus_uplink_ttl_seconds: Annotated[int, msgspec.Meta(ge=1, le=86_400)] = 300
     cambus_shard_hosts: Annotated[tuple[tuple[str, str], ...], _Parser(_shard_hosts)] = ()
+    cambus_webrtc_url_template: Annotated[str, _Parser(_url_template)] = (
+        "https://{host}/{path}/whep"
+    )
+    cambus_hls_url_template: Annotated[str, _Parser(_url_template)] = (
+        "https://{host}/{path}/index.m3u8"
+    )
 
     # --- incidents and media ----------------------------------------------------------------
     incident_cooldown_seconds: Annotated[int, msgspec.Meta(ge=0)] = 60

@@ -37,6 +37,19 @@ from securityvision.adapters.security import (
 )
 from securityvision.application.access_control import AccessControl
 from securityvision.application.cambus_ingest import IngestCameraMessage
+from securityvision.application.cambus_publishing import (
+    CamBusPublications,
+    CamBusPublishing,
+    CameraSecretsPublisher,
+    CameraUplinks,
+    ExpireUplinks,
+    GetUplink,
+    RecordUplinkStatus,
+    StartUplink,
+    StopUplink,
+    SyncCameraInfo,
+    UplinkExpiry,
+)
 from securityvision.application.cameras import (
     CreateCamera,
     CreateCameraGroup,
@@ -231,6 +244,25 @@ def _access_control(settings: Settings, clock: Clock) -> AccessControl:
     return AccessControl(topics, clock)
 
 
+def _cambus_publishing(settings: Settings) -> CamBusPublishing | None:
+    """Publishing to cam-bus needs a broker (CAMBUS_MQTT_ENABLED and RTLS_MQTT_ENABLED);
+    camera passwords go in /info only when the broker has authentication configured."""
+    if not (settings.cambus_mqtt_enabled and settings.rtls_mqtt_enabled):
+        return None
+    return CamBusPublishing(
+        info_base_topic=settings.cambus_mqtt_base_topic,
+        uplink_base_topic=settings.cambus_uplink_base_topic,
+        tenant=settings.cambus_tenant,
+        default_shard=settings.cambus_default_shard,
+        srt_port=settings.cambus_uplink_srt_port,
+        shard_hosts=dict(settings.cambus_shard_hosts),
+        default_ttl_seconds=settings.cambus_uplink_ttl_seconds,
+        webrtc_url_template=settings.cambus_webrtc_url_template,
+        hls_url_template=settings.cambus_hls_url_template,
+        send_passwords=bool(settings.rtls_mqtt_username),
+    )
+
+
 def _mqtt_publisher(settings: Settings) -> Publisher:
     # Loaded when first asked for: a container that never publishes (a library user's, the
     # in-memory one) does not import the MQTT client.
@@ -349,6 +381,9 @@ class Container(containers.DeclarativeContainer):
     access_control = providers.Singleton(_access_control, settings, clock)
     # The outbox relay of MQTT publications (docs/access-control.md): entrypoints run it.
     mqtt_publisher = providers.Singleton(_mqtt_publisher, settings)
+    # cam-bus (docs/cambus.md): /info and uplinks through the same outbox and relay.
+    cambus_publishing = providers.Singleton(_cambus_publishing, settings)
+    cambus = providers.Singleton(CamBusPublications, cambus_publishing)
     relay_metrics = providers.Singleton(RelayMetrics.for_registry)
     chatwoot_metrics = providers.Singleton(ChatwootMetrics.for_registry)
 
@@ -358,7 +393,13 @@ class Container(containers.DeclarativeContainer):
         OutboxRelay,
         channel=MQTT_CHANNEL,
         uow=unit_of_work,
-        publisher=mqtt_publisher,
+        # Camera passwords go into cam-bus /info only as it is sent (never stored in clear).
+        publisher=providers.Singleton(
+            CameraSecretsPublisher,
+            mqtt_publisher,
+            unit_of_work,
+            providers.Singleton(_secret_cipher, settings),
+        ),
         locks=storage.provided.locks,
         observer=relay_metrics,
     )
@@ -464,9 +505,15 @@ class Container(containers.DeclarativeContainer):
     find_tag_by_mac = providers.Factory(FindTagByMac, uow=unit_of_work)
     list_tags = providers.Factory(ListTags, uow=unit_of_work)
     list_unknown_tags = providers.Factory(ListUnknownTags, uow=unit_of_work)
-    create_device = providers.Factory(CreateDevice, uow=unit_of_work, access_control=access_control)
-    update_device = providers.Factory(UpdateDevice, uow=unit_of_work, access_control=access_control)
-    delete_device = providers.Factory(DeleteDevice, uow=unit_of_work, access_control=access_control)
+    create_device = providers.Factory(
+        CreateDevice, uow=unit_of_work, access_control=access_control, cambus=cambus
+    )
+    update_device = providers.Factory(
+        UpdateDevice, uow=unit_of_work, access_control=access_control, cambus=cambus
+    )
+    delete_device = providers.Factory(
+        DeleteDevice, uow=unit_of_work, access_control=access_control, cambus=cambus
+    )
     delete_gateways_by_mac = providers.Factory(
         DeleteGatewaysByMac, uow=unit_of_work, access_control=access_control
     )
@@ -505,18 +552,22 @@ class Container(containers.DeclarativeContainer):
     # Sites: buildings, floors, floor plans (and their images), locations, device users
     create_building = providers.Factory(CreateBuilding, uow=unit_of_work)
     update_building = providers.Factory(
-        UpdateBuilding, uow=unit_of_work, access_control=access_control
+        UpdateBuilding, uow=unit_of_work, access_control=access_control, cambus=cambus
     )
     delete_building = providers.Factory(
-        DeleteBuilding, uow=unit_of_work, access_control=access_control
+        DeleteBuilding, uow=unit_of_work, access_control=access_control, cambus=cambus
     )
     get_building = providers.Factory(GetBuilding, uow=unit_of_work)
     get_building_by_code = providers.Factory(GetBuildingByCode, uow=unit_of_work)
     list_buildings = providers.Factory(ListBuildings, uow=unit_of_work)
     list_building_floor_plans = providers.Factory(ListBuildingFloorPlans, uow=unit_of_work)
     create_floor = providers.Factory(CreateFloor, uow=unit_of_work)
-    update_floor = providers.Factory(UpdateFloor, uow=unit_of_work, access_control=access_control)
-    delete_floor = providers.Factory(DeleteFloor, uow=unit_of_work, access_control=access_control)
+    update_floor = providers.Factory(
+        UpdateFloor, uow=unit_of_work, access_control=access_control, cambus=cambus
+    )
+    delete_floor = providers.Factory(
+        DeleteFloor, uow=unit_of_work, access_control=access_control, cambus=cambus
+    )
     get_floor = providers.Factory(GetFloor, uow=unit_of_work)
     list_floors = providers.Factory(ListFloors, uow=unit_of_work)
     create_floor_plan = providers.Factory(
@@ -597,9 +648,14 @@ class Container(containers.DeclarativeContainer):
         cipher=secret_cipher,
         default_shard=settings.provided.cambus_default_shard,
         access_control=access_control,
+        cambus=cambus,
     )
     update_camera = providers.Factory(
-        UpdateCamera, uow=unit_of_work, cipher=secret_cipher, access_control=access_control
+        UpdateCamera,
+        uow=unit_of_work,
+        cipher=secret_cipher,
+        access_control=access_control,
+        cambus=cambus,
     )
     list_cameras = providers.Factory(ListCameras, uow=unit_of_work)
     list_camera_statuses = providers.Factory(
@@ -624,6 +680,21 @@ class Container(containers.DeclarativeContainer):
         media=media_store,
         media_max_bytes=settings.provided.media_max_bytes,
         fetcher=image_fetcher,
+    )
+    start_uplink = providers.Factory(
+        StartUplink, uow=unit_of_work, clock=clock, config=cambus_publishing
+    )
+    stop_uplink = providers.Factory(
+        StopUplink, uow=unit_of_work, clock=clock, config=cambus_publishing
+    )
+    get_uplink = providers.Factory(GetUplink, uow=unit_of_work, clock=clock)
+    camera_uplinks = providers.Factory(CameraUplinks, uow=unit_of_work, clock=clock)
+    record_uplink_status = providers.Factory(RecordUplinkStatus, uow=unit_of_work)
+    # Run beside the outbox relay (the API processes, dev): stops uplinks not renewed.
+    expire_uplinks = providers.Factory(ExpireUplinks, uow=unit_of_work, clock=clock)
+    sync_camera_info = providers.Factory(SyncCameraInfo, uow=unit_of_work, cambus=cambus)
+    uplink_expiry = providers.Singleton(
+        UplinkExpiry, expire=expire_uplinks, locks=storage.provided.locks, sync=sync_camera_info
     )
     record_camera_event = providers.Factory(
         RecordCameraEvent, uow=unit_of_work, clock=clock, pipeline=incident_pipeline

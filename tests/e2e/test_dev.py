@@ -101,6 +101,23 @@ async def test_dev_simulate_starts_everything_prints_the_superadmin_once_and_sto
                 await asyncio.sleep(0.1)
             assert placed.json(), "no simulated person on the map"
             assert placed.json()[0]["building_name"] == "Demo building"
+            # The simulated cameras' faces open incidents, with their pictures.
+            for _ in range(200):
+                incidents = await client.get("/api/v1/incidents/", headers=headers)
+                if incidents.json():
+                    break
+                await asyncio.sleep(0.1)
+            assert incidents.json(), "no camera incident"
+            assert incidents.json()[0]["kind"] == "CAMERA_FACE"
+            first = incidents.json()[0]["id"]
+            for _ in range(50):
+                timeline = await client.get(f"/api/v1/incidents/{first}/messages", headers=headers)
+                if any(m["message_type"] == "MEDIA" for m in timeline.json()):
+                    break
+                await asyncio.sleep(0.1)
+            assert any(m["message_type"] == "MEDIA" for m in timeline.json()), timeline.text
+            cameras = (await client.get("/api/v1/devices/cameras/", headers=headers)).json()
+            assert {c["code"] for c in cameras} == {"SIM-CAM-01", "SIM-CAM-02"}
 
     first = "".join(await run_once())
     assert "Superadmin e-mail: admin@securityvision.local" in first

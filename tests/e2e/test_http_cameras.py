@@ -8,6 +8,7 @@ import psycopg
 import pytest
 from litestar.testing import AsyncTestClient
 
+from securityvision.adapters.embedded import free_port
 from tests.e2e.conftest import ClientFactory, login
 
 pytestmark = pytest.mark.postgres
@@ -264,3 +265,101 @@ async def test_admins_manage_cameras_and_everyone_signed_in_reads_them(
         assert (await client.get(GROUPS, headers=headers)).status_code == 200
     assert (await client.get(CAMERAS)).status_code == 401
     assert (await client.get(events)).status_code == 401
+
+
+@pytest.fixture
+async def publishing(api_client: ClientFactory) -> AsyncIterator[AsyncTestClient]:
+    """The API publishing to cam-bus, towards a broker that is not there: requests are
+    queued in the outbox all the same."""
+    async with api_client(
+        RTLS_MQTT_ENABLED="true",
+        RTLS_MQTT_HOST="127.0.0.1",
+        RTLS_MQTT_PORT=str(free_port()),
+        CAMBUS_SHARD_HOSTS="shard-1=media.example.com",
+        CAMBUS_HLS_URL_TEMPLATE="http://{host}:8888/{path}/index.m3u8",
+    ) as c:
+        yield c
+
+
+async def test_the_stream_modal_starts_and_stops_an_uplink_with_empty_bodies(
+    publishing: AsyncTestClient, db: Database
+) -> None:
+    root = await headers_of(publishing)
+    operator = await headers_of(publishing, "OPERATOR")
+    camera = (
+        await publishing.post(CAMERAS, json={"name": "Cam", "code": "c1"}, headers=root)
+    ).json()
+    path = f"{CAMERAS}{camera['id']}/uplink"
+
+    started = await publishing.post(f"{path}/start", json={}, headers=operator)
+    assert started.status_code == 200, started.text
+    body = started.json()
+    assert (body["status"], body["action"], body["ttl_seconds"]) == ("queued", "start", 300)
+    assert body["topic"] == "security-vision/cameras/default/externo/externo/camera/c1/uplink/start"
+    assert body["payload"]["centralHost"] == "media.example.com"
+    assert body["viewer_urls"] == {
+        "srt": "srt://media.example.com:8890?streamid=read:default/externo/c1",
+        "webrtc": "https://media.example.com/default/externo/c1/whep",
+        "hls": "http://media.example.com:8888/default/externo/c1/index.m3u8",
+    }
+    assert body["expires_at"] == body["uplink"]["expires_at"]
+    assert body["uplink"]["active"] is True
+    renewed = await publishing.post(f"{path}/start", json={"ttl_seconds": 60}, headers=operator)
+    assert (renewed.json()["renewed"], renewed.json()["ttl_seconds"]) == (True, 60)
+    listed = (await publishing.get(CAMERAS, headers=operator)).json()
+    assert listed[0]["uplink"]["active"] is True
+
+    stopped = await publishing.post(f"{path}/stop", json={}, headers=operator)
+    assert stopped.status_code == 200, stopped.text
+    assert (stopped.json()["action"], stopped.json()["uplink"]["stop_reason"]) == (
+        "stop",
+        "requested",
+    )
+    without_body = await publishing.post(f"{path}/stop", headers=operator)
+    assert without_body.status_code == 200, without_body.text
+    state = (await publishing.get(path, headers=operator)).json()
+    assert (state["active"], state["state"]) == (False, None)
+
+    cursor = await db.execute(
+        "SELECT destination FROM outbox WHERE destination LIKE '%/uplink/%' ORDER BY id"
+    )
+    assert [row[0].rsplit("/", 1)[1] for row in await cursor.fetchall()] == [
+        "start",
+        "start",
+        "stop",
+        "stop",
+    ]
+
+
+async def test_uplinks_refuse_what_cannot_be_streamed_and_viewers(
+    publishing: AsyncTestClient,
+) -> None:
+    root = await headers_of(publishing)
+    viewer = await headers_of(publishing, "VIEWER")
+    camera = (
+        await publishing.post(
+            CAMERAS, json={"name": "Cam", "code": "c1", "shard": "shard-9"}, headers=root
+        )
+    ).json()
+    gateway = (await publishing.post("/api/v1/devices/", json={"name": "GW"}, headers=root)).json()
+    start = f"{CAMERAS}{camera['id']}/uplink/start"
+
+    nowhere = await publishing.post(start, json={}, headers=root)
+    assert (nowhere.status_code, nowhere.json()["code"]) == (400, "uplink_not_configured")
+    too_long = await publishing.post(start, json={"ttl_seconds": 86_401}, headers=root)
+    assert too_long.status_code == 422
+    assert (await publishing.post(start, json={}, headers=viewer)).status_code == 403
+    assert (await publishing.post(start, json={})).status_code == 401
+    not_camera = await publishing.post(
+        f"{CAMERAS}{gateway['id']}/uplink/start", json={}, headers=root
+    )
+    assert (not_camera.status_code, not_camera.json()["code"]) == (400, "not_a_camera")
+    missing = await publishing.post(f"{CAMERAS}999999/uplink/stop", json={}, headers=root)
+    assert (missing.status_code, missing.json()["code"]) == (404, "device_not_found")
+
+
+async def test_without_mqtt_an_uplink_is_a_clear_503(client: AsyncTestClient) -> None:
+    root = await headers_of(client)
+    camera = (await client.post(CAMERAS, json={"name": "Cam", "code": "c1"}, headers=root)).json()
+    refused = await client.post(f"{CAMERAS}{camera['id']}/uplink/start", json={}, headers=root)
+    assert (refused.status_code, refused.json()["code"]) == (503, "cambus_disabled")

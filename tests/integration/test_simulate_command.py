@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from securityvision.adapters.embedded import free_port
+from securityvision.adapters.mqtt.cambus import CambusTopic, parse_cambus_topic
 from securityvision.adapters.mqtt.codecs import decode_gateway_message
 from securityvision.adapters.mqtt.topics import parse_gateway_topic
 from securityvision.domain.rtls import GatewayTopic
@@ -83,7 +84,7 @@ def test_the_command_publishes_for_its_duration_and_every_message_arrives_and_de
 ) -> None:
     arguments = ["--host", mqtt_address.host, "--port", str(mqtt_address.port)]
     arguments += ["--prefix", prefix, "--gateways", "6", "--tags", "30", "--rate", "200"]
-    arguments += ["--duration", "1", "--seed", "5"]
+    arguments += ["--duration", "1", "--seed", "5", "--cameras", "0"]
 
     result = runner.invoke(simulate, arguments, env={"RTLS_MQTT_TOPIC": None})
 
@@ -130,6 +131,45 @@ async def test_a_run_without_a_duration_stops_when_asked_and_counts_what_it_sent
     assert summary.readings == 50  # one half-second tick at 100 readings/s
     assert summary.heartbeats == 5
     assert received == summary.messages
+
+
+@pytest.mark.mqtt
+async def test_cameras_publish_cam_bus_messages_the_worker_reads(
+    mqtt_address: MqttAddress, prefix: str
+) -> None:
+    cameras = prefix.replace("/gateways", "/cameras")
+    options = SimulationOptions(
+        host=mqtt_address.host,
+        port=mqtt_address.port,
+        prefix=prefix,
+        rate=10,
+        duration=1.5,
+        seed=2,
+        cameras=2,
+        cambus_prefix=cameras,
+        captures_per_minute=60,
+    )
+    received: list[tuple[str, bytes]] = []
+    async with aiomqtt.Client(
+        mqtt_address.host, mqtt_address.port, protocol=aiomqtt.ProtocolVersion.V311
+    ) as subscriber:
+        await subscriber.subscribe(f"{cameras}/#", qos=1)
+        summary = await run_simulation(options)
+        async with asyncio.timeout(10):
+            async for message in subscriber.messages:
+                assert isinstance(message.payload, bytes)
+                received.append((str(message.topic), message.payload))
+                if len(received) == summary.camera_messages:
+                    break
+
+    kinds = [parse_cambus_topic(topic, cameras) for topic, _ in received]
+    assert all(isinstance(k, CambusTopic) for k in kinds)
+    assert {k.kind for k in kinds if isinstance(k, CambusTopic)} >= {
+        "camera_status",
+        "collector_status",
+        "event",
+    }
+    assert "camera messages" in summary.line()
 
 
 def test_an_unreachable_broker_is_one_clear_line(runner: CliRunner) -> None:

@@ -130,8 +130,27 @@ def _import_extra(module: str) -> ModuleType:
         raise EmbeddedServiceError(msg) from error
 
 
+class _LatePubackFilter(logging.Filter):
+    """Drops amqtt's traceback for a subscriber's late PUBACK.
+
+    A subscriber that acknowledges after committing (the workers) may take longer than
+    amqtt's fixed 5 s on a busy machine; amqtt then logs one WARNING line ("Timeout waiting
+    for PUBACK for packet ID …") and, again, an ERROR with the whole traceback from its
+    broadcast loop. The line says it all; the traceback only alarms whoever runs ``dev``.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        late = isinstance(error, TimeoutError) and "PUBACK" in str(error)
+        return not (late or "Timeout waiting for PUBACK" in record.getMessage())
+
+
+_LATE_PUBACK = _LatePubackFilter()
+
+
 def _quiet_noisy_loggers() -> None:
-    """Raise the embedded services' loggers to WARNING (see ``_NOISY_LOGGERS``).
+    """Raise the embedded services' loggers to WARNING (see ``_NOISY_LOGGERS``), and keep
+    amqtt's broker from repeating a late PUBACK with a traceback (``_LatePubackFilter``).
 
     Only those nobody set a level on: whoever asked for amqtt's DEBUG keeps it.
     """
@@ -139,6 +158,9 @@ def _quiet_noisy_loggers() -> None:
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET:
             logger.setLevel(logging.WARNING)
+    broker = logging.getLogger("amqtt.broker")
+    if _LATE_PUBACK not in broker.filters:
+        broker.addFilter(_LATE_PUBACK)
 
 
 class EmbeddedPostgres:

@@ -16,6 +16,11 @@ from typing import Self
 import msgspec
 
 from securityvision.adapters.clock import SystemClock
+from securityvision.adapters.memory_cambus import (
+    CamBusTables,
+    InMemoryCameraPublicationRepository,
+    InMemoryCameraUplinkRepository,
+)
 from securityvision.adapters.memory_chatwoot import ChatwootTables, InMemoryChatwootStore
 from securityvision.adapters.memory_incidents import (
     IncidentTables,
@@ -99,6 +104,8 @@ class _State(msgspec.Struct, kw_only=True):
     incident_tables: IncidentTables = msgspec.field(default_factory=IncidentTables)
     # Chatwoot's links and webhook bookkeeping (memory_chatwoot.py).
     chatwoot: ChatwootTables = msgspec.field(default_factory=ChatwootTables)
+    # What was published to cam-bus, cameras' uplinks (memory_cambus.py).
+    cambus_tables: CamBusTables = msgspec.field(default_factory=CamBusTables)
 
     def clone(self) -> "_State":
         """A copy whose tables can change without touching this one (values are frozen)."""
@@ -121,6 +128,7 @@ class _State(msgspec.Struct, kw_only=True):
             sites=self.sites.clone(),
             incident_tables=self.incident_tables.clone(),
             chatwoot=self.chatwoot.clone(),
+            cambus_tables=self.cambus_tables.clone(),
         )
 
 
@@ -782,6 +790,8 @@ class InMemoryUnitOfWork:
         self.incidents = InMemoryIncidentRepository(state, ids, clock)
         self.incident_messages = InMemoryIncidentMessageRepository(state, ids, clock)
         self.chatwoot = InMemoryChatwootStore(state)
+        self.camera_publications = InMemoryCameraPublicationRepository(state)
+        self.camera_uplinks = InMemoryCameraUplinkRepository(state)
         return self
 
     async def __aexit__(

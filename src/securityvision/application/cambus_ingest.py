@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from securityvision.application.cambus_publishing import camera_for_segment
 from securityvision.application.incident_pipeline import EventMedia, IncidentPipeline
 from securityvision.application.ports import Clock, MediaStore, UnitOfWorkFactory
 from securityvision.domain.cambus import AnalyticEvent, CameraStatus
@@ -54,8 +55,8 @@ def payload_hash(payload: dict[str, Any]) -> str:
 class IngestCameraMessage:
     """Store what a camera reported, once, and run events through the incident rules.
 
-    - The camera is matched by code (any case); an unknown camera's messages are counted, not
-      stored.
+    - The camera is the one published under the topic's device level, else the one with
+      that code (any case); an unknown camera's messages are counted, not stored.
     - An event is identified by (camera, analytic type, ``EventID`` — else a hash of the
       payload): a redelivery, or the same event published twice, is stored once and opens
       nothing more. A ``faceRecognized`` repeating a ``faceCapture``'s id is a new event of
@@ -105,7 +106,7 @@ class IngestCameraMessage:
         media, bad_image = await self._snapshot(event)
         try:
             async with self._uow() as uow:
-                camera = await uow.devices.find_camera(message.camera_code)
+                camera = await camera_for_segment(uow, message.camera_code)
                 if camera is None:
                     return CameraReport(outcome=CameraOutcome.UNKNOWN_CAMERA)
                 same = await uow.device_events.with_event_id(camera.id, event_id)

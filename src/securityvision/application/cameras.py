@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from securityvision.application.access_control import AccessControl
+from securityvision.application.cambus_publishing import CamBusPublications
 from securityvision.application.devices import (
     DeviceChanges,
     add_device,
@@ -83,6 +84,7 @@ class CreateCamera:
       placements; access control hears of it).
     - The password is encrypted with DEVICE_SECRETS_KEY in the same transaction; without the
       key a password is refused (``secrets_key_missing``). It is never returned.
+    - cam-bus is sent the camera's retained ``/info`` (docs/cambus.md).
     """
 
     def __init__(
@@ -91,11 +93,13 @@ class CreateCamera:
         cipher: SecretCipher | None,
         default_shard: str,
         access_control: AccessControl | None = None,
+        cambus: CamBusPublications | None = None,
     ) -> None:
         self._uow = uow
         self._credentials = _Credentials(cipher)
         self._default_shard = default_shard
         self._access_control = access_control or AccessControl()
+        self._cambus = cambus or CamBusPublications()
 
     async def execute(self, draft: NewDevice, password: CameraPassword | None = None) -> Device:
         self._credentials.check(password)
@@ -106,6 +110,7 @@ class CreateCamera:
             device = await add_device(uow, camera, self._access_control)
             if password is not None:
                 await self._credentials.store(uow, device.id, password)
+            await self._cambus.camera_changed(uow, device.id)
             await uow.commit()
         return device
 
@@ -113,17 +118,20 @@ class CreateCamera:
 class UpdateCamera:
     """Change the fields sent of a camera (``PUT /devices/cameras/{id}``, partial as the
     front end sends it); ``400 not_a_camera`` for another type. A password sent replaces
-    the stored one (null or blank clears it)."""
+    the stored one (null or blank clears it). cam-bus is sent the changed ``/info``, and a
+    tombstone on the topic the camera left."""
 
     def __init__(
         self,
         uow: UnitOfWorkFactory,
         cipher: SecretCipher | None,
         access_control: AccessControl | None = None,
+        cambus: CamBusPublications | None = None,
     ) -> None:
         self._uow = uow
         self._credentials = _Credentials(cipher)
         self._access_control = access_control or AccessControl()
+        self._cambus = cambus or CamBusPublications()
 
     async def execute(
         self, device_id: int, changes: DeviceChanges, password: CameraPassword | None = None
@@ -142,6 +150,7 @@ class UpdateCamera:
                 saved = await change_device(uow, device, values, self._access_control)
             if password is not None:
                 await self._credentials.store(uow, device_id, password)
+            await self._cambus.camera_changed(uow, device_id)
             await uow.commit()
         return saved
 

@@ -8,6 +8,7 @@ from typing import TypeVar
 import msgspec
 
 from securityvision.application.access_control import AccessControl
+from securityvision.application.cambus_publishing import CamBusPublications
 from securityvision.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from securityvision.application.sites import (
     building_not_found,
@@ -140,16 +141,24 @@ class CreateDevice:
       ``device_mac_taken``).
     - A placement must name sites that exist; a plan sets the floor and building, a floor
       the building, and any sent too must agree (``placement_mismatch``).
-    - Access control hears of it (``devices/created``) in the same transaction.
+    - Access control hears of it (``devices/created``) in the same transaction, and cam-bus
+      of a camera (its ``/info``).
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, access_control: AccessControl | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        access_control: AccessControl | None = None,
+        cambus: CamBusPublications | None = None,
+    ) -> None:
         self._uow = uow
         self._access_control = access_control or AccessControl()
+        self._cambus = cambus or CamBusPublications()
 
     async def execute(self, draft: NewDevice) -> Device:
         async with self._uow() as uow:
             device = await add_device(uow, draft, self._access_control)
+            await self._cambus.camera_changed(uow, device.id)
             await uow.commit()
         return device
 
@@ -173,9 +182,15 @@ class UpdateDevice:
     ``CreateDevice``; an explicit null clears a field. Access control hears of a change
     (``devices/updated``); a body that changes nothing publishes nothing."""
 
-    def __init__(self, uow: UnitOfWorkFactory, access_control: AccessControl | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        access_control: AccessControl | None = None,
+        cambus: CamBusPublications | None = None,
+    ) -> None:
         self._uow = uow
         self._access_control = access_control or AccessControl()
+        self._cambus = cambus or CamBusPublications()
 
     async def execute(self, device_id: int, changes: DeviceChanges) -> Device:
         values = changed_fields(changes)
@@ -186,6 +201,7 @@ class UpdateDevice:
             if not values:
                 return device
             saved = await change_device(uow, device, values, self._access_control)
+            await self._cambus.camera_changed(uow, device_id)
             await uow.commit()
         return saved
 
@@ -220,13 +236,19 @@ class DeleteDevice:
       removed only when the caller asks for the purge (``purge_related``), which removes them
       with it; otherwise the answer is ``device_has_history`` and nothing changes.
     - Unknown tags it heard last forget it; its status events go with it.
-    - Access control hears the id (``devices/deleted``).
+    - Access control hears the id (``devices/deleted``); cam-bus gets a camera's tombstone.
     - ``gateways_only`` (the ``/devices/gateways`` routes) refuses any other type.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, access_control: AccessControl | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        access_control: AccessControl | None = None,
+        cambus: CamBusPublications | None = None,
+    ) -> None:
         self._uow = uow
         self._access_control = access_control or AccessControl()
+        self._cambus = cambus or CamBusPublications()
 
     async def execute(
         self, device_id: int, *, purge_related: bool = False, gateways_only: bool = False
@@ -242,6 +264,7 @@ class DeleteDevice:
             deletion = await _delete(
                 uow, [device], purge_related=purge_related, access_control=self._access_control
             )
+            await self._cambus.camera_changed(uow, device_id)
             await uow.commit()
         return deletion
 

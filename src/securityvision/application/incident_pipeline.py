@@ -467,7 +467,7 @@ class IncidentPipeline:
                 author_name=SYSTEM_AUTHOR,
             )
         ]
-        for item in media:
+        for item in await _not_shown_yet(uow, incident.id, media):
             caption = item.caption or (
                 f"Snapshot do evento {event.analytic_type} às {when(event.occurred_at)}"
             )
@@ -550,6 +550,28 @@ class OpenIncidentsForEvent:
             result = await self._pipeline.process(uow, event, media)
             await uow.commit()
         return result
+
+
+async def _not_shown_yet(
+    uow: UnitOfWork, incident_id: int, media: Sequence[EventMedia]
+) -> list[EventMedia]:
+    """The images the incident does not show yet: a recognition repeats its capture's
+    snapshot (same bytes, so the same stored file), which is attached once."""
+    if not media:
+        return []
+    shown: set[str] = set()
+    after: int | None = None
+    while page := await uow.incident_messages.list(incident_id, after_id=after, limit=500):
+        shown.update(m.media_url for m in page if m.media_url)
+        after = page[-1].id
+        if len(page) < 500:
+            break
+    fresh: list[EventMedia] = []
+    for item in media:
+        if item.media.url not in shown:
+            shown.add(item.media.url)
+            fresh.append(item)
+    return fresh
 
 
 __all__ = [

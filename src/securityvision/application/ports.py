@@ -12,6 +12,10 @@ from typing import Protocol, Self
 
 import msgspec
 
+from securityvision.application.cambus_ports import (
+    CameraPublicationRepository,
+    CameraUplinkRepository,
+)
 from securityvision.application.chatwoot_ports import ChatwootStore
 from securityvision.application.incident_ports import (
     CameraGroupRepository,
@@ -752,6 +756,13 @@ class UnitOfWork(Protocol):
     # Chatwoot (chatwoot_ports.py).
     @property
     def chatwoot(self) -> ChatwootStore: ...
+
+    # Publishing to cam-bus (cambus_ports.py).
+    @property
+    def camera_publications(self) -> CameraPublicationRepository: ...
+
+    @property
+    def camera_uplinks(self) -> CameraUplinkRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from securityvision.application.access_control import AccessControl
+from securityvision.application.cambus_publishing import CamBusPublications
 from securityvision.application.ports import MediaStore, UnitOfWorkFactory
 from securityvision.domain.access_control import Event
 from securityvision.domain.devices import Device
@@ -125,9 +126,15 @@ class CreateBuilding:
 class UpdateBuilding:
     """Change only the fields sent, with the rules of ``CreateBuilding``."""
 
-    def __init__(self, uow: UnitOfWorkFactory, access_control: AccessControl | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        access_control: AccessControl | None = None,
+        cambus: CamBusPublications | None = None,
+    ) -> None:
         self._uow = uow
         self._access_control = access_control or AccessControl()
+        self._cambus = cambus or CamBusPublications()
 
     async def execute(self, building_id: int, changes: BuildingChanges) -> Building:
         async with self._uow() as uow:
@@ -141,6 +148,7 @@ class UpdateBuilding:
             check_building(updated)
             saved = await uow.buildings.update(updated)
             await self._access_control.building_changed(uow, saved)
+            await self._cambus.site_changed(uow, building_id=building_id)
             await uow.commit()
         return saved
 
@@ -153,9 +161,15 @@ class DeleteBuilding:
     - Locations lose the removed floors.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, access_control: AccessControl | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        access_control: AccessControl | None = None,
+        cambus: CamBusPublications | None = None,
+    ) -> None:
         self._uow = uow
         self._access_control = access_control or AccessControl()
+        self._cambus = cambus or CamBusPublications()
 
     async def execute(self, building_id: int) -> SiteDeletion:
         async with self._uow() as uow:
@@ -163,6 +177,7 @@ class DeleteBuilding:
             if deletion is None:
                 raise building_not_found(building_id)
             await self._access_control.site_deleted(uow, deletion)
+            await self._cambus.cameras_changed(uow, deletion.unplaced_device_ids)
             await uow.commit()
         return deletion
 
@@ -245,9 +260,15 @@ class UpdateFloor:
       being in another.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, access_control: AccessControl | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        access_control: AccessControl | None = None,
+        cambus: CamBusPublications | None = None,
+    ) -> None:
         self._uow = uow
         self._access_control = access_control or AccessControl()
+        self._cambus = cambus or CamBusPublications()
 
     async def execute(self, floor_id: int, changes: FloorChanges) -> Floor:
         async with self._uow() as uow:
@@ -272,6 +293,7 @@ class UpdateFloor:
                     )
                     await self._access_control.device_changed(uow, Event.UPDATED, moved)
             await self._access_control.floor_changed(uow, saved)
+            await self._cambus.site_changed(uow, floor_id=floor_id)
             await uow.commit()
         return saved
 
@@ -280,9 +302,15 @@ class DeleteFloor:
     """Remove a floor with its plans; devices on them stay, taken off (floor, plan and
     position cleared); locations lose the floor."""
 
-    def __init__(self, uow: UnitOfWorkFactory, access_control: AccessControl | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        access_control: AccessControl | None = None,
+        cambus: CamBusPublications | None = None,
+    ) -> None:
         self._uow = uow
         self._access_control = access_control or AccessControl()
+        self._cambus = cambus or CamBusPublications()
 
     async def execute(self, floor_id: int) -> SiteDeletion:
         async with self._uow() as uow:
@@ -290,6 +318,7 @@ class DeleteFloor:
             if deletion is None:
                 raise floor_not_found(floor_id)
             await self._access_control.site_deleted(uow, deletion)
+            await self._cambus.cameras_changed(uow, deletion.unplaced_device_ids)
             await uow.commit()
         return deletion
 

@@ -113,7 +113,8 @@ def topic_segment(text: str | None, default: str) -> str:
     """
     value = (text or "").strip() or default
     value = value.lower().replace(" ", "_").replace("/", "-")
-    return value.replace("+", "%2B").replace("#", "%23").replace("\x00", "")
+    value = value.replace("+", "%2B").replace("#", "%23").replace("\x00", "")
+    return value or default  # a name of NULs alone would leave an empty level
 
 
 def utc_iso(value: datetime | None) -> str | None:

@@ -17,6 +17,7 @@ import uvicorn
 from prometheus_client import REGISTRY
 
 from securityvision.adapters.embedded import EmbeddedBroker, EmbeddedPostgres, port_in_use
+from securityvision.adapters.mqtt.camera_simulator import camera_code as simulated_camera_code
 from securityvision.adapters.mqtt.simulator import gateway_mac as simulated_gateway_mac
 from securityvision.adapters.mqtt.simulator import tag_mac as simulated_tag_mac
 from securityvision.adapters.postgres.migrator import apply_migrations, migration_status
@@ -44,6 +45,7 @@ STATE_DIR = Path(".securityvision")
 DEV_SUPERADMIN_EMAIL = "admin@securityvision.local"
 DEV_SIMULATION_RATE = 20.0  # readings/s: lively on screen, nothing on the machine
 SHUTDOWN_TIMEOUT_SECONDS = 5
+DEV_SIMULATED_CAMERAS = 2
 
 
 class Failure(click.ClickException):
@@ -206,14 +208,19 @@ async def _serve_dev(settings: Settings, host: str, port: int, simulate: bool) -
         ]
         # The API runs with manage_storage=False here, so the outbox relays start here too.
         background += [asyncio.create_task(relay.run(stop)) for relay in container.relays()]
+        if container.cambus_publishing() is not None:
+            background.append(asyncio.create_task(container.uplink_expiry().run(stop)))
         if simulate:
             options = msgspec.structs.replace(
-                SimulationOptions.from_settings(settings), rate=DEV_SIMULATION_RATE
+                SimulationOptions.from_settings(settings),
+                rate=DEV_SIMULATION_RATE,
+                cameras=DEV_SIMULATED_CAMERAS if settings.cambus_mqtt_enabled else 0,
             )
             await _register_simulated_people(container, options.tags, options.gateways)
+            await _register_simulated_cameras(container, options.cameras)
             click.echo(
                 f"Simulating {options.gateways} gateways and {options.tags} tagged people"
-                f" ({options.rate:.0f} readings/s)"
+                f" ({options.rate:.0f} readings/s), {options.cameras} cameras"
             )
             background.append(asyncio.create_task(run_simulation(options, stop=stop)))
         app = create_app(container, manage_storage=False)
@@ -265,6 +272,34 @@ async def _register_simulated_people(container: Container, tags: int, gateways: 
         )
         await container.create_tag().execute(
             TagDraft(mac_address=mac, label=f"Badge {index + 1}", person_id=person.person.id)
+        )
+
+
+async def _register_simulated_cameras(container: Container, cameras: int) -> None:
+    """Register the simulated cameras (SIM-CAM-01, ...) on the demo building's first floor,
+    so their faces open incidents at once; those already registered are left as they are."""
+    known = {(c.code or "").upper() for c in await container.list_cameras().execute(limit=1000)}
+    missing = [i for i in range(cameras) if simulated_camera_code(i) not in known]
+    if not missing:
+        return
+    building_id = floor_id = None
+    with contextlib.suppress(NotFound):
+        building = await container.get_building_by_code().execute("DEMO")
+        floors = await container.list_floors().execute(building_id=building.id)
+        if floors:
+            building_id, floor_id = building.id, floors[0].id
+    for index in missing:
+        await container.create_camera().execute(
+            NewDevice(
+                name=f"Simulated camera {index + 1}",
+                code=simulated_camera_code(index),
+                ip_address=f"10.0.9.{index + 10}",
+                manufacturer="Hikvision",
+                model="any",
+                analytics=("faceCapture",),
+                building_id=building_id,
+                floor_id=floor_id,
+            )
         )
 
 

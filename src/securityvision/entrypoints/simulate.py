@@ -1,8 +1,9 @@
-"""``securityvision simulate``: publish simulated gateway traffic to the RTLS broker.
+"""``securityvision simulate``: publish simulated gateway and camera traffic to the broker.
 
-The generation is :mod:`securityvision.adapters.mqtt.simulator`'s; this module paces it in
-real time and publishes it. :func:`run_simulation` is the same loop for ``securityvision dev
---simulate``, stopped by an event instead of Ctrl-C.
+The generation is :mod:`securityvision.adapters.mqtt.simulator`'s (gateways) and
+:mod:`securityvision.adapters.mqtt.camera_simulator`'s (cam-bus cameras); this module paces
+it in real time and publishes it. :func:`run_simulation` is the same loop for
+``securityvision dev --simulate``, stopped by an event instead of Ctrl-C.
 """
 
 import asyncio
@@ -21,6 +22,7 @@ import aiomqtt
 import click
 import msgspec
 
+from securityvision.adapters.mqtt.camera_simulator import CameraSimulator
 from securityvision.adapters.mqtt.simulator import (
     MIXED,
     PAYLOAD_FORMATS,
@@ -58,6 +60,10 @@ class SimulationOptions(msgspec.Struct, frozen=True, kw_only=True):
     payload_format: str = MIXED
     seed: int | None = None
     qos: int = 1
+    # cam-bus cameras: statuses every 15 s, faces captured (and some recognised).
+    cameras: int = 0
+    cambus_prefix: str = "rtls/cameras"
+    captures_per_minute: float = 4.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
@@ -69,6 +75,7 @@ class SimulationOptions(msgspec.Struct, frozen=True, kw_only=True):
             password=settings.rtls_mqtt_password,
             tls=settings.rtls_mqtt_tls,
             prefix=settings.rtls_mqtt_topic_prefix,
+            cambus_prefix=settings.cambus_mqtt_base_topic,
         )
 
 
@@ -80,15 +87,17 @@ class SimulationSummary(msgspec.Struct, frozen=True, kw_only=True):
     heartbeats: int
     elapsed: float
     seed: int
+    camera_messages: int = 0
 
     @property
     def readings_per_second(self) -> float:
         return self.readings / self.elapsed if self.elapsed > 0 else 0.0
 
     def line(self) -> str:
+        cameras = f", {self.camera_messages:,} camera messages" if self.camera_messages else ""
         return (
             f"{self.messages:,} messages, {self.readings:,} readings, "
-            f"{self.heartbeats:,} heartbeats in {self.elapsed:.1f} s "
+            f"{self.heartbeats:,} heartbeats{cameras} in {self.elapsed:.1f} s "
             f"({self.readings_per_second:,.0f} readings/s, seed {self.seed})"
         )
 
@@ -110,6 +119,12 @@ async def run_simulation(
         prefix=options.prefix,
         payload_format=options.payload_format,
     )
+    cameras = CameraSimulator(
+        cameras=options.cameras,
+        seed=seed,
+        prefix=options.cambus_prefix,
+        captures_per_minute=options.captures_per_minute,
+    )
     stop = stop or asyncio.Event()
     client = aiomqtt.Client(
         options.host,
@@ -127,7 +142,9 @@ async def run_simulation(
 
     async def send(publication: Publication) -> None:
         async with window:
-            await client.publish(publication.topic, publication.payload, qos=options.qos)
+            await client.publish(
+                publication.topic, publication.payload, qos=options.qos, retain=publication.retain
+            )
 
     counts = _Counts(seed)
     with _broker_errors(options):
@@ -146,9 +163,12 @@ async def run_simulation(
                     break
                 due = math.floor(options.rate * ends) - counts.generated
                 counts.generated += due
-                publications = simulator.tick(datetime.now(UTC), due)
-                await asyncio.gather(*(send(p) for p in publications))
+                moment = datetime.now(UTC)
+                publications = simulator.tick(moment, due)
+                from_cameras = cameras.tick(moment)
+                await asyncio.gather(*(send(p) for p in [*publications, *from_cameras]))
                 counts.add(publications)
+                counts.camera_messages += len(from_cameras)
                 now = time.monotonic()
                 if progress is not None and now - last_progress >= PROGRESS_SECONDS:
                     last_progress = now
@@ -157,10 +177,11 @@ async def run_simulation(
 
 
 class _Counts:
-    __slots__ = ("generated", "heartbeats", "messages", "readings", "seed")
+    __slots__ = ("camera_messages", "generated", "heartbeats", "messages", "readings", "seed")
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
+        self.camera_messages = 0
         self.generated = 0
         self.messages = 0
         self.readings = 0
@@ -179,6 +200,7 @@ class _Counts:
             heartbeats=self.heartbeats,
             elapsed=elapsed,
             seed=self.seed,
+            camera_messages=self.camera_messages,
         )
 
 
@@ -232,6 +254,21 @@ def _broker_errors(options: SimulationOptions) -> Iterator[None]:
     help="Payload format; mixed gives each gateway one of the others in turn.",
 )
 @click.option("--prefix", help="Topic prefix.  [default: RTLS_MQTT_TOPIC without /#]")
+@click.option(
+    "--cameras",
+    default=2,
+    show_default=True,
+    type=click.IntRange(0, 500),
+    help="cam-bus cameras: status every 15 s, collector status, faces captured and recognised.",
+)
+@click.option(
+    "--captures-per-minute",
+    default=4.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Faces each camera captures per minute (about 60% then recognised).",
+)
+@click.option("--cambus-prefix", help="Camera topic prefix.  [default: CAMBUS_MQTT_BASE_TOPIC]")
 @click.option("--seed", type=int, help="Repeat a run: same seed, same traffic.")
 @click.option("--qos", default=1, show_default=True, type=click.IntRange(0, 2))
 def simulate(
@@ -245,11 +282,17 @@ def simulate(
     duration: float,
     payload_format: str,
     prefix: str | None,
+    cameras: int,
+    captures_per_minute: float,
+    cambus_prefix: str | None,
     seed: int | None,
     qos: int,
 ) -> None:
     """Publish simulated RTLS gateway traffic: tags walking between gateways, heard in every
-    payload format the worker reads, plus a heartbeat per gateway every 10 s. Credentials
+    payload format the worker reads, plus a heartbeat per gateway every 10 s; and cam-bus
+    camera traffic: each camera's status every 15 s (retained) with its collector's, and
+    faceCapture events with a small JPEG inline, some followed by a faceRecognized.
+    Cameras are SIM-CAM-01, SIM-CAM-02, ... (`dev --simulate` registers them). Credentials
     and TLS come from RTLS_MQTT_USERNAME, RTLS_MQTT_PASSWORD and RTLS_MQTT_TLS.
 
     \b
@@ -264,6 +307,9 @@ def simulate(
         host=host or base.host,
         port=port or base.port,
         prefix=prefix or base.prefix,
+        cambus_prefix=cambus_prefix or base.cambus_prefix,
+        cameras=cameras,
+        captures_per_minute=captures_per_minute,
         gateways=gateways,
         tags=tags,
         rate=rate,
@@ -277,6 +323,8 @@ def simulate(
         f"{gateways} gateways, {tags} tags, {rate:g} readings/s ({payload_format})",
         err=as_json,
     )
+    if cameras:
+        click.echo(f"  and {cameras} cameras under {options.cambus_prefix}/")
     try:
         summary = asyncio.run(_simulate_until_interrupted(options, quiet=as_json))
     except ConnectionError as exc:

@@ -53,6 +53,7 @@ class Publication(msgspec.Struct, frozen=True, kw_only=True):
     topic: str
     payload: bytes
     readings: int = 0
+    retain: bool = False
 
 
 class SimulatedGateway(msgspec.Struct, frozen=True, kw_only=True):

@@ -11,6 +11,10 @@ import psycopg
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from securityvision.adapters.postgres.cambus import (
+    PostgresCameraPublicationRepository,
+    PostgresCameraUplinkRepository,
+)
 from securityvision.adapters.postgres.cameras import (
     PostgresCameraGroupRepository,
     PostgresDeviceEventRepository,
@@ -69,6 +73,7 @@ class _PooledConnection(Connection):
 async def _check_unless_just_used(conn: _PooledConnection) -> None:
     if time.monotonic() - conn.returned_at > _TRUSTED_FOR_SECONDS:
         await AsyncConnectionPool.check_connection(conn)
+
 
 # Failed logins older than this are of no use to any throttle and are pruned on write.
 _LOGIN_FAILURE_RETENTION = timedelta(hours=1)
@@ -210,6 +215,8 @@ class PostgresUnitOfWork:
         self.incidents = PostgresIncidentRepository(self._conn)
         self.incident_messages = PostgresIncidentMessageRepository(self._conn)
         self.chatwoot = PostgresChatwootStore(self._conn)
+        self.camera_publications = PostgresCameraPublicationRepository(self._conn)
+        self.camera_uplinks = PostgresCameraUplinkRepository(self._conn)
         return self
 
     async def __aexit__(

@@ -181,6 +181,11 @@ _USE_CASES = (
     "post_incident_message",
     "attach_file_to_incident",
     "handle_chatwoot_webhook",
+    # cam-bus uplinks
+    "start_uplink",
+    "stop_uplink",
+    "get_uplink",
+    "camera_uplinks",
 )
 
 # Multipart framing around an uploaded file (boundaries, part headers): the request body
@@ -211,6 +216,8 @@ def create_app(container: Container, *, manage_storage: bool = True) -> Litestar
     relays = container.relays()
     relay = container.mqtt_relay() if settings.rtls_mqtt_enabled else None
     chatwoot = settings.chatwoot_configured
+    # Beside it, the expiry of cam-bus uplinks not renewed (when publishing to cam-bus).
+    expiry = container.uplink_expiry() if container.cambus_publishing() is not None else None
     health_checker = HealthChecker(
         storage,
         broker,
@@ -238,7 +245,7 @@ def create_app(container: Container, *, manage_storage: bool = True) -> Litestar
             await bootstrap_from_settings(container)
             event_hub.start()
             try:
-                async with running(*relays):
+                async with running(*relays, *([expiry] if expiry else [])):
                     yield
             finally:
                 await event_hub.stop()

@@ -64,6 +64,9 @@ _STATUS_BY_CODE = {
     "camera_group_name_taken": HTTP_400_BAD_REQUEST,
     "support_group_name_taken": HTTP_400_BAD_REQUEST,
     "not_a_camera": HTTP_400_BAD_REQUEST,
+    # cam-bus uplinks: the original's 400 for a camera missing what an uplink needs.
+    "uplink_not_configured": HTTP_400_BAD_REQUEST,
+    "cambus_disabled": HTTP_503_SERVICE_UNAVAILABLE,
     # Uploads (docs/api.md, media): too big, or not an image we take.
     "image_too_large": HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     "unsupported_image_type": HTTP_415_UNSUPPORTED_MEDIA_TYPE,

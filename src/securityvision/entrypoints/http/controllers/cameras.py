@@ -1,8 +1,8 @@
 """``/api/v1/devices/cameras`` and ``/api/v1/devices/camera-groups``: cameras with their
 encrypted credentials, their events, and groups of cameras.
 
-Everyone signed in reads (the dashboard polls each camera's events); ADMIN and above write.
-The uplink routes come with the cam-bus MQTT work.
+Everyone signed in reads (the dashboard polls each camera's events); ADMIN and above write;
+OPERATOR and above start and stop uplinks (docs/cambus.md).
 """
 
 from typing import Annotated
@@ -10,8 +10,14 @@ from typing import Annotated
 from litestar import Controller, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
+from securityvision.application.cambus_publishing import (
+    CameraUplinks,
+    GetUplink,
+    StartUplink,
+    StopUplink,
+)
 from securityvision.application.cameras import (
     CreateCamera,
     CreateCameraGroup,
@@ -34,12 +40,17 @@ from securityvision.entrypoints.http.schemas_cameras import (
     CameraGroupCreate,
     CameraGroupRead,
     CameraGroupUpdate,
+    CameraRead,
     CameraUpdate,
     DeviceEventRead,
+    UplinkOrderRead,
+    UplinkRead,
+    UplinkStart,
 )
 from securityvision.entrypoints.http.schemas_devices import DeviceRead, DeviceStatusRead
 
 _WRITERS = [requires(Role.ADMIN)]
+_OPERATORS = [requires(Role.OPERATOR)]
 
 EventLimit = Annotated[int, Parameter(ge=1, le=1000, description="Events to return at most")]
 
@@ -50,10 +61,17 @@ class CamerasController(Controller):
 
     @get("/")
     async def list_cameras(
-        self, list_cameras: NamedDependency[ListCameras], skip: Skip = 0, limit: Limit = 100
-    ) -> list[DeviceRead]:
-        """Cameras, in id order (never their passwords)."""
-        return [DeviceRead.of(c) for c in await list_cameras.execute(skip=skip, limit=limit)]
+        self,
+        list_cameras: NamedDependency[ListCameras],
+        camera_uplinks: NamedDependency[CameraUplinks],
+        skip: Skip = 0,
+        limit: Limit = 100,
+    ) -> list[CameraRead]:
+        """Cameras, in id order (never their passwords), each with its ``uplink``: the lease
+        and the stream state cam-bus last reported (``null`` when there was none)."""
+        cameras = await list_cameras.execute(skip=skip, limit=limit)
+        uplinks = await camera_uplinks.execute([c.id for c in cameras])
+        return [CameraRead.with_uplink(c, uplinks.get(c.id)) for c in cameras]
 
     @get("/status")
     async def camera_statuses(
@@ -107,6 +125,36 @@ class CamerasController(Controller):
         joined."""
         recorded = await record_camera_event.execute(device_id, data.draft())
         return DeviceEventRead.of(recorded.event)
+
+    @post("/{device_id:int}/uplink/start", status_code=HTTP_200_OK, guards=_OPERATORS)
+    async def start_uplink(
+        self,
+        device_id: FromPath[int],
+        start_uplink: NamedDependency[StartUplink],
+        data: JSONBody[UplinkStart | None] = None,
+    ) -> UplinkOrderRead:
+        """Ask cam-bus to uplink the camera's stream to its media shard for ``ttl_seconds``
+        (default CAMBUS_UPLINK_TTL_SECONDS); calling it again before ``expires_at`` renews
+        it, and one not renewed in time is stopped. The answer adds the ``viewer_urls``.
+        ``400 uplink_not_configured`` when the camera has no media host, ``503
+        cambus_disabled`` when publishing to cam-bus is off."""
+        ttl = None if data is None else data.ttl_seconds
+        return UplinkOrderRead.of(await start_uplink.execute(device_id, ttl))
+
+    @post("/{device_id:int}/uplink/stop", status_code=HTTP_200_OK, guards=_OPERATORS)
+    async def stop_uplink(
+        self, device_id: FromPath[int], stop_uplink: NamedDependency[StopUplink]
+    ) -> UplinkOrderRead:
+        """Ask cam-bus to stop the camera's uplink (a body, ``{}`` from the front end, is
+        not read)."""
+        return UplinkOrderRead.of(await stop_uplink.execute(device_id))
+
+    @get("/{device_id:int}/uplink")
+    async def get_uplink(
+        self, device_id: FromPath[int], get_uplink: NamedDependency[GetUplink]
+    ) -> UplinkRead:
+        """The camera's uplink: the lease and the stream state cam-bus last reported."""
+        return UplinkRead.of(await get_uplink.execute(device_id))
 
 
 class CameraGroupsController(Controller):
