@@ -16,6 +16,12 @@ from typing import Self
 import msgspec
 
 from securityvision.adapters.clock import SystemClock
+from securityvision.adapters.memory_alerts import (
+    AlertTables,
+    InMemoryAlertEventRepository,
+    InMemoryAlertRuleRepository,
+    InMemoryWebhookSubscriptionRepository,
+)
 from securityvision.adapters.memory_incidents import (
     IncidentTables,
     InMemoryCameraGroupRepository,
@@ -96,6 +102,8 @@ class _State(msgspec.Struct, kw_only=True):
     sites: SiteTables = msgspec.field(default_factory=SiteTables)
     # Camera events, groups, support groups, rules, incidents (memory_incidents.py).
     incident_tables: IncidentTables = msgspec.field(default_factory=IncidentTables)
+    # Alert rules and events, webhook subscriptions (memory_alerts.py).
+    alert_tables: AlertTables = msgspec.field(default_factory=AlertTables)
 
     def clone(self) -> "_State":
         """A copy whose tables can change without touching this one (values are frozen)."""
@@ -117,6 +125,7 @@ class _State(msgspec.Struct, kw_only=True):
             rolled_days=dict(self.rolled_days),
             sites=self.sites.clone(),
             incident_tables=self.incident_tables.clone(),
+            alert_tables=self.alert_tables.clone(),
         )
 
 
@@ -777,6 +786,9 @@ class InMemoryUnitOfWork:
         self.incident_rules = InMemoryIncidentRuleRepository(state, ids, clock)
         self.incidents = InMemoryIncidentRepository(state, ids, clock)
         self.incident_messages = InMemoryIncidentMessageRepository(state, ids, clock)
+        self.alert_rules = InMemoryAlertRuleRepository(state, ids, clock)
+        self.alert_events = InMemoryAlertEventRepository(state, ids, clock)
+        self.webhooks = InMemoryWebhookSubscriptionRepository(state, ids, clock)
         return self
 
     async def __aexit__(

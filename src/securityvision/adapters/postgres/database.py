@@ -10,6 +10,11 @@ import psycopg
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from securityvision.adapters.postgres.alerts import (
+    PostgresAlertEventRepository,
+    PostgresAlertRuleRepository,
+    PostgresWebhookSubscriptionRepository,
+)
 from securityvision.adapters.postgres.cameras import (
     PostgresCameraGroupRepository,
     PostgresDeviceEventRepository,
@@ -184,6 +189,9 @@ class PostgresUnitOfWork:
         self.incident_rules = PostgresIncidentRuleRepository(self._conn)
         self.incidents = PostgresIncidentRepository(self._conn)
         self.incident_messages = PostgresIncidentMessageRepository(self._conn)
+        self.alert_rules = PostgresAlertRuleRepository(self._conn)
+        self.alert_events = PostgresAlertEventRepository(self._conn)
+        self.webhooks = PostgresWebhookSubscriptionRepository(self._conn)
         return self
 
     async def __aexit__(
