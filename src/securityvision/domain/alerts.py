@@ -382,7 +382,8 @@ def gateway_changes(
     - Offline: an open GATEWAY_OFFLINE event starts (``offline_seconds``: how long it had
       been silent), unless one is open already.
     - Online: the open GATEWAY_OFFLINE event closes (``online``) and a closed GATEWAY_ONLINE
-      event records the return, with how long the gateway was away.
+      event records the return, with how long the gateway was away. A gateway going online
+      without having been reported offline (its first message) raises nothing.
     """
     changes = GatewayChanges()
     still_open = dict(open_offline)
@@ -412,15 +413,14 @@ def gateway_changes(
                 building_id=place.building_id,
             )
             continue
-        since: datetime | None = None
         previous = still_open.pop(t.device_id, None)
+        pending = opened_now.pop(t.device_id, None)
         if previous is not None:
             changes.closed.append(close_event(previous, t.at, CloseReason.ONLINE))
-            since = previous.started_at
-        pending = opened_now.pop(t.device_id, None)
-        if pending is not None:
-            since = pending.started_at
-        offline_seconds = _seconds(t.at - since) if since is not None else 0
+        away_since = previous.started_at if previous else pending.started_at if pending else None
+        if away_since is None:
+            continue  # first heard of (or never reported offline): nothing came back
+        offline_seconds = _seconds(t.at - away_since)
         changes.opened.append(
             NewAlertEvent(
                 event_type=AlertEventType.GATEWAY_ONLINE,
