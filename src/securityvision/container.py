@@ -688,6 +688,20 @@ class Container(containers.DeclarativeContainer):
     # The ingest path raises alerts in its own transactions (its providers come first above).
     ingest_gateway_messages.add_kwargs(alerts=alert_engine)
     detect_silent_gateways.add_kwargs(alerts=alert_engine)
+    # Changes of the register go out to webhook subscribers (defined above the webhooks).
+    create_person.add_kwargs(webhooks=webhook_events)
+    update_person.add_kwargs(webhooks=webhook_events)
+    delete_person.add_kwargs(webhooks=webhook_events)
+    create_tag.add_kwargs(webhooks=webhook_events)
+    update_tag.add_kwargs(webhooks=webhook_events)
+    delete_tag.add_kwargs(webhooks=webhook_events)
+    create_device.add_kwargs(webhooks=webhook_events)
+    update_device.add_kwargs(webhooks=webhook_events)
+    delete_device.add_kwargs(webhooks=webhook_events)
+    delete_gateways_by_mac.add_kwargs(webhooks=webhook_events)
+    create_building.add_kwargs(webhooks=webhook_events)
+    update_building.add_kwargs(webhooks=webhook_events)
+    delete_building.add_kwargs(webhooks=webhook_events)
 
 
 def build_container(settings: Settings, *, memory: bool = False, **overrides: Any) -> Container:

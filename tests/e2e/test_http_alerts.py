@@ -302,3 +302,48 @@ async def test_an_incident_goes_out_to_its_subscribers_through_the_outbox(
     assert body["payload"]["title"] == "Porta forçada"
     assert SECRET.encode() not in bytes(rows[0][1])
     assert SECRET not in json.dumps(rows[0][2])
+
+
+async def test_changes_of_the_register_go_out_as_the_original_named_them(
+    client: AsyncTestClient, migrated_database_url: str
+) -> None:
+    root = await login(client, "root@example.com", "root password 123")
+    hook = await client.post(
+        WEBHOOKS, json={"name": "all", "url": "https://soc.example.com/hook"}, headers=root
+    )
+    assert hook.status_code == 201, hook.text
+    person = await client.post("/api/v1/people/", json={"full_name": "Ana"}, headers=root)
+    tag = await client.post(
+        "/api/v1/tags/",
+        json={"mac_address": "aa:bb:cc:dd:ee:99", "person_id": person.json()["id"]},
+        headers=root,
+    )
+    building = await client.post(
+        "/api/v1/buildings/", json={"name": "Sede", "code": "SEDE"}, headers=root
+    )
+    device_id, _ = await _gateway_and_group(client, root)
+    moved = await client.put(
+        f"/api/v1/devices/{device_id}", json={"pos_x": 0.5, "pos_y": 0.25}, headers=root
+    )
+    assert moved.status_code == 200, moved.text
+    assert (
+        await client.delete(f"/api/v1/tags/{tag.json()['id']}", headers=root)
+    ).status_code == 204
+    async with await psycopg.AsyncConnection.connect(migrated_database_url) as conn:
+        rows = await (
+            await conn.execute("SELECT payload FROM outbox WHERE channel = 'webhook' ORDER BY id")
+        ).fetchall()
+    bodies = [json.loads(bytes(r[0])) for r in rows]
+    assert [b["event_type"] for b in bodies] == [
+        "PERSON_CREATED",
+        "TAG_CREATED",
+        "BUILDING_CREATED",
+        "DEVICE_CREATED",
+        "DEVICE_UPDATED",
+        "DEVICE_POSITION_UPDATED",
+        "TAG_DELETED",
+    ]
+    assert bodies[1]["payload"]["mac_address"] == "AA:BB:CC:DD:EE:99"
+    assert bodies[2]["payload"]["building_id"] == building.json()["id"]
+    assert bodies[5]["payload"]["pos_x"] == 0.5
+    assert bodies[6]["payload"]["tag_id"] == tag.json()["id"]

@@ -10,6 +10,7 @@ import msgspec
 
 from securityvision.application.access_control import AccessControl
 from securityvision.application.ports import MediaStore, UnitOfWorkFactory
+from securityvision.application.webhooks import WebhookEvents, building_payload
 from securityvision.domain.access_control import Event
 from securityvision.domain.devices import Device
 from securityvision.domain.errors import NotFound
@@ -26,6 +27,7 @@ from securityvision.domain.sites import (
     check_floor,
     check_floor_plan,
 )
+from securityvision.domain.webhooks import WebhookEventType
 
 _UNSET = msgspec.UNSET
 _B = TypeVar("_B", NewBuilding, Building)
@@ -110,14 +112,19 @@ class CreateBuilding:
       them.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, webhooks: WebhookEvents | None = None) -> None:
         self._uow = uow
+        self._webhooks = webhooks
 
     async def execute(self, draft: NewBuilding) -> Building:
         new = _building(draft)
         check_building(new)
         async with self._uow() as uow:
             building = await uow.buildings.add(new)
+            if self._webhooks is not None:
+                await self._webhooks.tell(
+                    uow, WebhookEventType.BUILDING_CREATED, building_payload(building)
+                )
             await uow.commit()
         return building
 
@@ -125,9 +132,15 @@ class CreateBuilding:
 class UpdateBuilding:
     """Change only the fields sent, with the rules of ``CreateBuilding``."""
 
-    def __init__(self, uow: UnitOfWorkFactory, access_control: AccessControl | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        access_control: AccessControl | None = None,
+        webhooks: WebhookEvents | None = None,
+    ) -> None:
         self._uow = uow
         self._access_control = access_control or AccessControl()
+        self._webhooks = webhooks
 
     async def execute(self, building_id: int, changes: BuildingChanges) -> Building:
         async with self._uow() as uow:
@@ -141,6 +154,10 @@ class UpdateBuilding:
             check_building(updated)
             saved = await uow.buildings.update(updated)
             await self._access_control.building_changed(uow, saved)
+            if self._webhooks is not None:
+                await self._webhooks.tell(
+                    uow, WebhookEventType.BUILDING_UPDATED, building_payload(saved)
+                )
             await uow.commit()
         return saved
 
@@ -153,9 +170,15 @@ class DeleteBuilding:
     - Locations lose the removed floors.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, access_control: AccessControl | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        access_control: AccessControl | None = None,
+        webhooks: WebhookEvents | None = None,
+    ) -> None:
         self._uow = uow
         self._access_control = access_control or AccessControl()
+        self._webhooks = webhooks
 
     async def execute(self, building_id: int) -> SiteDeletion:
         async with self._uow() as uow:
@@ -163,6 +186,10 @@ class DeleteBuilding:
             if deletion is None:
                 raise building_not_found(building_id)
             await self._access_control.site_deleted(uow, deletion)
+            if self._webhooks is not None:
+                await self._webhooks.tell_deleted(
+                    uow, WebhookEventType.BUILDING_DELETED, "building_id", deletion.building_ids
+                )
             await uow.commit()
         return deletion
 

@@ -16,6 +16,7 @@ from securityvision.application.incident_pipeline import IncidentNotice, NoticeK
 from securityvision.application.incident_ports import SecretCipher
 from securityvision.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from securityvision.domain.alerts import AlertEvent, AlertEventType, AlertRule, AlertRuleType
+from securityvision.domain.devices import Device
 from securityvision.domain.errors import InvalidInput, NotFound
 from securityvision.domain.incidents import (
     Incident,
@@ -25,6 +26,9 @@ from securityvision.domain.incidents import (
     Severity,
 )
 from securityvision.domain.outbox import NewOutboxMessage
+from securityvision.domain.people import Person
+from securityvision.domain.rtls import Tag
+from securityvision.domain.sites import Building
 from securityvision.domain.webhooks import (
     WEBHOOK_CHANNEL,
     NewWebhookSubscription,
@@ -119,6 +123,64 @@ def rule_payload(rule: AlertRule) -> dict[str, Any]:
     return {"rule_id": rule.id, **{k: v for k, v in fields.items() if k != "id"}}
 
 
+def building_payload(building: Building) -> dict[str, Any]:
+    return {
+        "building_id": building.id,
+        "name": building.name,
+        "code": building.code,
+        "label": building.name,
+        "description": building.description,
+        "created_at": _iso(building.created_at),
+        "updated_at": _iso(building.updated_at),
+    }
+
+
+def person_payload(person: Person) -> dict[str, Any]:
+    return {
+        "person_id": person.id,
+        "full_name": person.full_name,
+        "document_id": person.document_id,
+        "email": person.email,
+        "phone": person.phone,
+        "user_type": person.user_type,
+        "active": person.active,
+        "created_at": _iso(person.created_at),
+        "updated_at": _iso(person.updated_at),
+    }
+
+
+def tag_payload(tag: Tag) -> dict[str, Any]:
+    return {
+        "tag_id": tag.id,
+        "code": None,
+        "mac_address": tag.mac_address,
+        "person_id": tag.person_id,
+        "label": tag.label,
+        "active": tag.active,
+    }
+
+
+def device_payload(device: Device) -> dict[str, Any]:
+    """The device's identity and placement; never a credential."""
+    return {
+        "device_id": device.id,
+        "name": device.name,
+        "type": str(device.type),
+        "code": device.code,
+        "mac_address": device.mac_address,
+        "floor_plan_id": device.floor_plan_id,
+        "floor_id": device.floor_id,
+        "building_id": device.building_id,
+        "pos_x": device.pos_x,
+        "pos_y": device.pos_y,
+        "created_at": _iso(device.created_at),
+        "updated_at": _iso(device.updated_at),
+    }
+
+
+DEVICE_POSITION_FIELDS = ("floor_plan_id", "pos_x", "pos_y")
+
+
 def incident_event_type(notice: IncidentNotice) -> WebhookEventType:
     """INCIDENT_CREATED, INCIDENT_MESSAGE_CREATED, INCIDENT_REOPENED (closed → active),
     INCIDENT_STATUS_CHANGED (any other status change) or INCIDENT_UPDATED (no status
@@ -173,6 +235,19 @@ class WebhookEvents:
                 )
                 added += 1
         return added
+
+    async def tell(
+        self, uow: UnitOfWork, event_type: WebhookEventType, payload: dict[str, Any]
+    ) -> None:
+        """One event (a change of the register: a building, person, tag or device)."""
+        await self.emit(uow, [(event_type, payload)])
+
+    async def tell_deleted(
+        self, uow: UnitOfWork, event_type: WebhookEventType, key: str, ids: Sequence[int]
+    ) -> None:
+        """``{<key>: id, deleted_at}`` for each id removed."""
+        at = self._clock.now().isoformat()
+        await self.emit(uow, [(event_type, {key: i, "deleted_at": at}) for i in ids])
 
 
 class WebhookIncidentNotices:
