@@ -688,6 +688,7 @@ class Container(containers.DeclarativeContainer):
     # The ingest path raises alerts in its own transactions (its providers come first above).
     ingest_gateway_messages.add_kwargs(alerts=alert_engine)
     detect_silent_gateways.add_kwargs(alerts=alert_engine)
+    add_collection_log.add_kwargs(alerts=alert_engine)
     # Changes of the register go out to webhook subscribers (defined above the webhooks).
     create_person.add_kwargs(webhooks=webhook_events)
     update_person.add_kwargs(webhooks=webhook_events)

@@ -347,3 +347,33 @@ async def test_changes_of_the_register_go_out_as_the_original_named_them(
     assert bodies[2]["payload"]["building_id"] == building.json()["id"]
     assert bodies[5]["payload"]["pos_x"] == 0.5
     assert bodies[6]["payload"]["tag_id"] == tag.json()["id"]
+
+
+async def test_a_reading_typed_in_by_hand_raises_its_alert(
+    client: AsyncTestClient,
+) -> None:
+    root = await login(client, "root@example.com", "root password 123")
+    device_id, group_id = await _gateway_and_group(client, root)
+    person = await client.post(
+        "/api/v1/people/", json={"full_name": "Ana", "group_ids": [group_id]}, headers=root
+    )
+    tag = await client.post(
+        "/api/v1/tags/",
+        json={"mac_address": "aa:bb:cc:dd:ee:77", "person_id": person.json()["id"]},
+        headers=root,
+    )
+    rule = {
+        "name": "Visitantes",
+        "rule_type": "FORBIDDEN_SECTOR",
+        "group_id": group_id,
+        "device_id": device_id,
+    }
+    assert (await client.post(RULES, json=rule, headers=root)).status_code == 201
+    reading = {"device_id": device_id, "tag_id": tag.json()["id"], "rssi": -60}
+    logged = await client.post("/api/v1/collection-logs/", json=reading, headers=root)
+    assert logged.status_code == 201, logged.text
+    (event,) = (await client.get(EVENTS, headers=root)).json()
+    assert event["event_type"] == "FORBIDDEN_SECTOR"
+    assert event["is_open"] is True
+    assert event["person_id"] == person.json()["id"]
+    assert event["message"] == "Entrada em setor proibido: Ana no gateway 'Gateway Data Center'."
