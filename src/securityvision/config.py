@@ -356,6 +356,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     chatwoot_webhook_secret: Secret | None = None
     chatwoot_webhook_token: Secret | None = None
 
+    # --- outbound webhooks (docs/alerts.md) ---------------------------------------------------
+    webhooks_enabled: bool = True
+    webhook_timeout_seconds: _PositiveInt = 10
+
     # --- access control ---------------------------------------------------------------------
     access_control_mqtt_enabled: bool = True
     access_control_mqtt_topic: _Topic = "security-vision/access-control/locations"

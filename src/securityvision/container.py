@@ -35,7 +35,20 @@ from securityvision.adapters.security import (
     JwtTokenService,
     TokenSecretGenerator,
 )
+from securityvision.adapters.webhooks import HttpWebhookPublisher
 from securityvision.application.access_control import AccessControl
+from securityvision.application.alerts import (
+    AlertEngine,
+    AlertIncidents,
+    AlertOutcomes,
+    CreateAlertRule,
+    DeleteAlertRule,
+    GetAlertEvent,
+    GetAlertRule,
+    ListAlertEvents,
+    ListAlertRules,
+    UpdateAlertRule,
+)
 from securityvision.application.cambus_ingest import IngestCameraMessage
 from securityvision.application.cambus_publishing import (
     CamBusPublications,
@@ -201,10 +214,21 @@ from securityvision.application.tags import (
     ListUnknownTags,
     UpdateTag,
 )
+from securityvision.application.webhooks import (
+    CreateWebhook,
+    DeleteWebhook,
+    GetWebhook,
+    ListWebhookEventTypes,
+    ListWebhooks,
+    UpdateWebhook,
+    WebhookEvents,
+    WebhookIncidentNotices,
+)
 from securityvision.config import ConfigError, Settings
 from securityvision.domain.access_control import AccessControlTopics
 from securityvision.domain.chatwoot import CHATWOOT_CHANNEL
 from securityvision.domain.outbox import MQTT_CHANNEL
+from securityvision.domain.webhooks import WEBHOOK_CHANNEL
 
 
 def _token_service(settings: Settings, clock: Clock) -> JwtTokenService:
@@ -285,6 +309,7 @@ def _enabled_relays(settings: Settings, **relays: Callable[[], OutboxRelay]) -> 
     enabled = {
         MQTT_CHANNEL: settings.rtls_mqtt_enabled,
         CHATWOOT_CHANNEL: settings.chatwoot_configured,
+        WEBHOOK_CHANNEL: settings.webhooks_enabled,
     }
     return [make() for channel, make in relays.items() if enabled.get(channel, False)]
 
@@ -415,12 +440,28 @@ class Container(containers.DeclarativeContainer):
         locks=storage.provided.locks,
         observer=relay_metrics,
     )
+    # The outbox relay of outbound webhooks (docs/alerts.md): signs at send time.
+    webhook_publisher = providers.Singleton(
+        HttpWebhookPublisher,
+        uow=unit_of_work,
+        cipher=providers.Singleton(_secret_cipher, settings),
+        timeout_seconds=settings.provided.webhook_timeout_seconds,
+    )
+    webhook_relay = providers.Singleton(
+        OutboxRelay,
+        channel=WEBHOOK_CHANNEL,
+        uow=unit_of_work,
+        publisher=webhook_publisher,
+        locks=storage.provided.locks,
+        observer=relay_metrics,
+    )
     # Every relay this deployment runs (API processes and `dev` run them), by channel.
     relays = providers.Callable(
         _enabled_relays,
         settings,
         mqtt=mqtt_relay.provider,
         chatwoot=chatwoot_relay.provider,
+        webhook=webhook_relay.provider,
     )
     create_user = providers.Factory(CreateUser, uow=unit_of_work, hasher=password_hasher)
     login = providers.Factory(
@@ -626,10 +667,16 @@ class Container(containers.DeclarativeContainer):
     secret_cipher = providers.Singleton(_secret_cipher, settings)
     # Where incident changes go out, each told in the change's unit of work: the event stream
     # (and, one line each, the outbound webhooks and Chatwoot).
+    # Outbound webhooks: one outbox message per (event, subscription), in the change's unit
+    # of work (docs/alerts.md).
+    webhook_events = providers.Singleton(
+        WebhookEvents, clock, enabled=settings.provided.webhooks_enabled
+    )
     incident_notifier = providers.Singleton(
         IncidentNotifiers,
         providers.Singleton(LiveIncidentNotices),
         providers.Singleton(_chatwoot_notifier, settings),
+        providers.Singleton(WebhookIncidentNotices, webhook_events),
     )
     incident_pipeline = providers.Singleton(
         IncidentPipeline,
@@ -753,6 +800,66 @@ class Container(containers.DeclarativeContainer):
         max_bytes=settings.provided.media_max_bytes,
         notifier=incident_notifier,
     )
+
+    # Alerts and outbound webhooks (docs/alerts.md)
+    alert_outcomes = providers.Singleton(
+        AlertOutcomes,
+        incidents=providers.Singleton(AlertIncidents, clock, incident_notifier),
+        webhooks=webhook_events,
+    )
+    alert_engine = providers.Singleton(
+        AlertEngine,
+        clock,
+        alert_outcomes,
+        stale_after=providers.Callable(
+            lambda s: timedelta(seconds=2 * s.position_stale_threshold_seconds), settings
+        ),
+    )
+    create_alert_rule = providers.Factory(
+        CreateAlertRule, uow=unit_of_work, webhooks=webhook_events
+    )
+    update_alert_rule = providers.Factory(
+        UpdateAlertRule,
+        uow=unit_of_work,
+        clock=clock,
+        outcomes=alert_outcomes,
+        webhooks=webhook_events,
+    )
+    delete_alert_rule = providers.Factory(
+        DeleteAlertRule,
+        uow=unit_of_work,
+        clock=clock,
+        outcomes=alert_outcomes,
+        webhooks=webhook_events,
+    )
+    get_alert_rule = providers.Factory(GetAlertRule, uow=unit_of_work)
+    list_alert_rules = providers.Factory(ListAlertRules, uow=unit_of_work)
+    list_alert_events = providers.Factory(ListAlertEvents, uow=unit_of_work)
+    get_alert_event = providers.Factory(GetAlertEvent, uow=unit_of_work)
+    create_webhook = providers.Factory(CreateWebhook, uow=unit_of_work, cipher=secret_cipher)
+    update_webhook = providers.Factory(UpdateWebhook, uow=unit_of_work, cipher=secret_cipher)
+    get_webhook = providers.Factory(GetWebhook, uow=unit_of_work)
+    list_webhooks = providers.Factory(ListWebhooks, uow=unit_of_work)
+    delete_webhook = providers.Factory(DeleteWebhook, uow=unit_of_work)
+    list_webhook_event_types = providers.Factory(ListWebhookEventTypes)
+    # The ingest path raises alerts in its own transactions (its providers come first above).
+    ingest_gateway_messages.add_kwargs(alerts=alert_engine)
+    detect_silent_gateways.add_kwargs(alerts=alert_engine)
+    add_collection_log.add_kwargs(alerts=alert_engine)
+    # Changes of the register go out to webhook subscribers (defined above the webhooks).
+    create_person.add_kwargs(webhooks=webhook_events)
+    update_person.add_kwargs(webhooks=webhook_events)
+    delete_person.add_kwargs(webhooks=webhook_events)
+    create_tag.add_kwargs(webhooks=webhook_events)
+    update_tag.add_kwargs(webhooks=webhook_events)
+    delete_tag.add_kwargs(webhooks=webhook_events)
+    create_device.add_kwargs(webhooks=webhook_events)
+    update_device.add_kwargs(webhooks=webhook_events)
+    delete_device.add_kwargs(webhooks=webhook_events)
+    delete_gateways_by_mac.add_kwargs(webhooks=webhook_events)
+    create_building.add_kwargs(webhooks=webhook_events)
+    update_building.add_kwargs(webhooks=webhook_events)
+    delete_building.add_kwargs(webhooks=webhook_events)
 
 
 def build_container(settings: Settings, *, memory: bool = False, **overrides: Any) -> Container:

@@ -16,6 +16,12 @@ from typing import Self
 import msgspec
 
 from securityvision.adapters.clock import SystemClock
+from securityvision.adapters.memory_alerts import (
+    AlertTables,
+    InMemoryAlertEventRepository,
+    InMemoryAlertRuleRepository,
+    InMemoryWebhookSubscriptionRepository,
+)
 from securityvision.adapters.memory_cambus import (
     CamBusTables,
     InMemoryCameraPublicationRepository,
@@ -106,6 +112,8 @@ class _State(msgspec.Struct, kw_only=True):
     chatwoot: ChatwootTables = msgspec.field(default_factory=ChatwootTables)
     # What was published to cam-bus, cameras' uplinks (memory_cambus.py).
     cambus_tables: CamBusTables = msgspec.field(default_factory=CamBusTables)
+    # Alert rules and events, webhook subscriptions (memory_alerts.py).
+    alert_tables: AlertTables = msgspec.field(default_factory=AlertTables)
 
     def clone(self) -> "_State":
         """A copy whose tables can change without touching this one (values are frozen)."""
@@ -129,6 +137,7 @@ class _State(msgspec.Struct, kw_only=True):
             incident_tables=self.incident_tables.clone(),
             chatwoot=self.chatwoot.clone(),
             cambus_tables=self.cambus_tables.clone(),
+            alert_tables=self.alert_tables.clone(),
         )
 
 
@@ -792,6 +801,9 @@ class InMemoryUnitOfWork:
         self.chatwoot = InMemoryChatwootStore(state)
         self.camera_publications = InMemoryCameraPublicationRepository(state)
         self.camera_uplinks = InMemoryCameraUplinkRepository(state)
+        self.alert_rules = InMemoryAlertRuleRepository(state, ids, clock)
+        self.alert_events = InMemoryAlertEventRepository(state, ids, clock)
+        self.webhooks = InMemoryWebhookSubscriptionRepository(state, ids, clock)
         return self
 
     async def __aexit__(

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
+from securityvision.application.alerts import AlertEngine
 from securityvision.application.ports import Clock, UnitOfWorkFactory
 from securityvision.application.presence import PresenceFollower
 from securityvision.domain.errors import InvalidInput, NotFound
@@ -43,15 +44,20 @@ class AddCollectionLog:
       refused (``future_timestamp``), as it is from gateways.
     - The same tag read by the same device at the same instant is one reading
       (``reading_exists``).
-    - Like a gateway's, the reading moves the tag's sessions and position.
+    - Like a gateway's, the reading moves the tag's sessions and position, and its alerts.
     """
 
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, presence: PresenceFollower | None = None
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        presence: PresenceFollower | None = None,
+        alerts: AlertEngine | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._presence = presence or PresenceFollower()
+        self._alerts = alerts
 
     async def execute(self, draft: ReadingDraft) -> CollectionLog:
         check_rssi(draft.rssi)
@@ -85,6 +91,8 @@ class AddCollectionLog:
                     )
                 ],
             )
+            if self._alerts is not None:
+                await self._alerts.follow(uow, tag_ids={log.tag_id})
             await uow.commit()
         return log
 

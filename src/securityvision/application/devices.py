@@ -15,6 +15,11 @@ from securityvision.application.sites import (
     floor_not_found,
     floor_plan_not_found,
 )
+from securityvision.application.webhooks import (
+    DEVICE_POSITION_FIELDS,
+    WebhookEvents,
+    device_payload,
+)
 from securityvision.domain.access_control import Event
 from securityvision.domain.devices import (
     Device,
@@ -27,6 +32,7 @@ from securityvision.domain.devices import (
 )
 from securityvision.domain.errors import Conflict, InvalidInput, NotFound
 from securityvision.domain.rtls import as_utc
+from securityvision.domain.webhooks import WebhookEventType
 
 _UNSET = msgspec.UNSET
 _D = TypeVar("_D", NewDevice, Device)
@@ -150,15 +156,21 @@ class CreateDevice:
         uow: UnitOfWorkFactory,
         access_control: AccessControl | None = None,
         cambus: CamBusPublications | None = None,
+        webhooks: WebhookEvents | None = None,
     ) -> None:
         self._uow = uow
         self._access_control = access_control or AccessControl()
         self._cambus = cambus or CamBusPublications()
+        self._webhooks = webhooks
 
     async def execute(self, draft: NewDevice) -> Device:
         async with self._uow() as uow:
             device = await add_device(uow, draft, self._access_control)
             await self._cambus.camera_changed(uow, device.id)
+            if self._webhooks is not None:
+                await self._webhooks.tell(
+                    uow, WebhookEventType.DEVICE_CREATED, device_payload(device)
+                )
             await uow.commit()
         return device
 
@@ -187,10 +199,12 @@ class UpdateDevice:
         uow: UnitOfWorkFactory,
         access_control: AccessControl | None = None,
         cambus: CamBusPublications | None = None,
+        webhooks: WebhookEvents | None = None,
     ) -> None:
         self._uow = uow
         self._access_control = access_control or AccessControl()
         self._cambus = cambus or CamBusPublications()
+        self._webhooks = webhooks
 
     async def execute(self, device_id: int, changes: DeviceChanges) -> Device:
         values = changed_fields(changes)
@@ -202,6 +216,14 @@ class UpdateDevice:
                 return device
             saved = await change_device(uow, device, values, self._access_control)
             await self._cambus.camera_changed(uow, device_id)
+            if self._webhooks is not None:
+                await self._webhooks.tell(
+                    uow, WebhookEventType.DEVICE_UPDATED, device_payload(saved)
+                )
+                if any(getattr(device, f) != getattr(saved, f) for f in DEVICE_POSITION_FIELDS):
+                    await self._webhooks.tell(
+                        uow, WebhookEventType.DEVICE_POSITION_UPDATED, device_payload(saved)
+                    )
             await uow.commit()
         return saved
 
@@ -245,10 +267,12 @@ class DeleteDevice:
         uow: UnitOfWorkFactory,
         access_control: AccessControl | None = None,
         cambus: CamBusPublications | None = None,
+        webhooks: WebhookEvents | None = None,
     ) -> None:
         self._uow = uow
         self._access_control = access_control or AccessControl()
         self._cambus = cambus or CamBusPublications()
+        self._webhooks = webhooks
 
     async def execute(
         self, device_id: int, *, purge_related: bool = False, gateways_only: bool = False
@@ -265,6 +289,10 @@ class DeleteDevice:
                 uow, [device], purge_related=purge_related, access_control=self._access_control
             )
             await self._cambus.camera_changed(uow, device_id)
+            if self._webhooks is not None:
+                await self._webhooks.tell_deleted(
+                    uow, WebhookEventType.DEVICE_DELETED, "device_id", deletion.deleted_device_ids
+                )
             await uow.commit()
         return deletion
 
@@ -278,9 +306,15 @@ class DeleteGatewaysByMac:
     - History is kept unless ``purge_related``, as in ``DeleteDevice``.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, access_control: AccessControl | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        access_control: AccessControl | None = None,
+        webhooks: WebhookEvents | None = None,
+    ) -> None:
         self._uow = uow
         self._access_control = access_control or AccessControl()
+        self._webhooks = webhooks
 
     async def execute(
         self, mac_address: str, *, delete_all_matches: bool = False, purge_related: bool = False
@@ -310,6 +344,10 @@ class DeleteGatewaysByMac:
             deletion = await _delete(
                 uow, locked, purge_related=purge_related, access_control=self._access_control
             )
+            if self._webhooks is not None:
+                await self._webhooks.tell_deleted(
+                    uow, WebhookEventType.DEVICE_DELETED, "device_id", deletion.deleted_device_ids
+                )
             await uow.commit()
         return deletion
 

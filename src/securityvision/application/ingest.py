@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
+from securityvision.application.alerts import AlertEngine
 from securityvision.application.ports import (
     Clock,
     GatewaySighting,
@@ -79,11 +80,13 @@ class IngestGatewayMessages:
         *,
         accept_unknown_tags: bool = False,
         presence: PresenceFollower | None = None,
+        alerts: AlertEngine | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._accept_unknown_tags = accept_unknown_tags
         self._presence = presence or PresenceFollower()
+        self._alerts = alerts
 
     async def execute(
         self, deliveries: Sequence[Delivery], *, acknowledged: Sequence[bytes] = ()
@@ -126,6 +129,13 @@ class IngestGatewayMessages:
                 [device_ids[s.key] for s in sightings if s.online is False],
                 self._clock.now(),
             )
+            if self._alerts is not None:  # alerts of this batch, in its transaction
+                await self._alerts.follow(
+                    uow,
+                    tag_ids={r.tag_id for r in inserted},
+                    online=report.gateways_online,
+                    offline=report.gateways_offline,
+                )
             await uow.events.publish(*live_events(report))
             await uow.commit()
         return report
@@ -211,16 +221,26 @@ class DetectSilentGateways:
     - Old message receipts are forgotten on the way: no redelivery comes a day late.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, *, threshold: timedelta) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        *,
+        threshold: timedelta,
+        alerts: AlertEngine | None = None,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._threshold = threshold
+        self._alerts = alerts
 
     async def execute(self) -> list[int]:
         now = self._clock.now()
         async with self._uow() as uow:
             offline = await uow.ingest.mark_silent_offline(now - self._threshold, now)
             await uow.ingest.prune_receipts(now - RECEIPT_RETENTION)
+            if self._alerts is not None:  # stale alerts closed, silent gateways' alerts
+                await self._alerts.sweep(uow, offline=offline)
             await uow.events.publish(*live_events(IngestReport(gateways_offline=offline)))
             await uow.commit()
         return offline

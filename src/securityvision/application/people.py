@@ -6,6 +6,7 @@ import msgspec
 
 from securityvision.application.access_control import AccessControl
 from securityvision.application.ports import UnitOfWork, UnitOfWorkFactory
+from securityvision.application.webhooks import WebhookEvents, person_payload
 from securityvision.domain.access_control import Event
 from securityvision.domain.errors import NotFound
 from securityvision.domain.people import (
@@ -16,6 +17,7 @@ from securityvision.domain.people import (
     check_group,
     check_person,
 )
+from securityvision.domain.webhooks import WebhookEventType
 
 
 class PersonDetails(msgspec.Struct, frozen=True, kw_only=True):
@@ -106,9 +108,15 @@ class CreatePerson:
     - Access control hears of the new user (``users/created``) in the same transaction.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, access_control: AccessControl | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        access_control: AccessControl | None = None,
+        webhooks: WebhookEvents | None = None,
+    ) -> None:
         self._uow = uow
         self._access_control = access_control or AccessControl()
+        self._webhooks = webhooks
 
     async def execute(self, draft: PersonDraft) -> PersonDetails:
         new = NewPerson(
@@ -127,6 +135,10 @@ class CreatePerson:
             if groups:
                 await uow.person_groups.set_groups_of(person.id, groups)
             await self._access_control.user_changed(uow, Event.CREATED, person)
+            if self._webhooks is not None:
+                await self._webhooks.tell(
+                    uow, WebhookEventType.PERSON_CREATED, person_payload(person)
+                )
             (details,) = await _details(uow, [person])
             await uow.commit()
         return details
@@ -141,9 +153,15 @@ class UpdatePerson:
       change of groups alone is none of its business.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, access_control: AccessControl | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        access_control: AccessControl | None = None,
+        webhooks: WebhookEvents | None = None,
+    ) -> None:
         self._uow = uow
         self._access_control = access_control or AccessControl()
+        self._webhooks = webhooks
 
     async def execute(self, person_id: int, changes: PersonChanges) -> PersonDetails:
         async with self._uow() as uow:
@@ -166,6 +184,10 @@ class UpdatePerson:
             saved = await uow.people.update(updated) if values else person
             if values:
                 await self._access_control.user_changed(uow, Event.UPDATED, saved)
+                if self._webhooks is not None:
+                    await self._webhooks.tell(
+                        uow, WebhookEventType.PERSON_UPDATED, person_payload(saved)
+                    )
             (details,) = await _details(uow, [saved])
             await uow.commit()
         return details
@@ -176,15 +198,25 @@ class DeletePerson:
     tags' readings are history that outlives the assignment); access control hears the id
     (``users/deleted``)."""
 
-    def __init__(self, uow: UnitOfWorkFactory, access_control: AccessControl | None = None) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        access_control: AccessControl | None = None,
+        webhooks: WebhookEvents | None = None,
+    ) -> None:
         self._uow = uow
         self._access_control = access_control or AccessControl()
+        self._webhooks = webhooks
 
     async def execute(self, person_id: int) -> None:
         async with self._uow() as uow:
             if not await uow.people.delete(person_id):
                 raise _person_not_found(person_id)
             await self._access_control.user_deleted(uow, person_id)
+            if self._webhooks is not None:
+                await self._webhooks.tell_deleted(
+                    uow, WebhookEventType.PERSON_DELETED, "person_id", [person_id]
+                )
             await uow.commit()
 
 

@@ -12,6 +12,11 @@ from typing import Protocol, Self
 
 import msgspec
 
+from securityvision.application.alert_ports import (
+    AlertEventRepository,
+    AlertRuleRepository,
+    WebhookSubscriptionRepository,
+)
 from securityvision.application.cambus_ports import (
     CameraPublicationRepository,
     CameraUplinkRepository,
@@ -763,6 +768,15 @@ class UnitOfWork(Protocol):
 
     @property
     def camera_uplinks(self) -> CameraUplinkRepository: ...
+    # Alerts and outbound webhooks (alert_ports.py).
+    @property
+    def alert_rules(self) -> AlertRuleRepository: ...
+
+    @property
+    def alert_events(self) -> AlertEventRepository: ...
+
+    @property
+    def webhooks(self) -> WebhookSubscriptionRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

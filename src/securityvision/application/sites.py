@@ -11,6 +11,7 @@ import msgspec
 from securityvision.application.access_control import AccessControl
 from securityvision.application.cambus_publishing import CamBusPublications
 from securityvision.application.ports import MediaStore, UnitOfWorkFactory
+from securityvision.application.webhooks import WebhookEvents, building_payload
 from securityvision.domain.access_control import Event
 from securityvision.domain.devices import Device
 from securityvision.domain.errors import NotFound
@@ -27,6 +28,7 @@ from securityvision.domain.sites import (
     check_floor,
     check_floor_plan,
 )
+from securityvision.domain.webhooks import WebhookEventType
 
 _UNSET = msgspec.UNSET
 _B = TypeVar("_B", NewBuilding, Building)
@@ -111,14 +113,19 @@ class CreateBuilding:
       them.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, webhooks: WebhookEvents | None = None) -> None:
         self._uow = uow
+        self._webhooks = webhooks
 
     async def execute(self, draft: NewBuilding) -> Building:
         new = _building(draft)
         check_building(new)
         async with self._uow() as uow:
             building = await uow.buildings.add(new)
+            if self._webhooks is not None:
+                await self._webhooks.tell(
+                    uow, WebhookEventType.BUILDING_CREATED, building_payload(building)
+                )
             await uow.commit()
         return building
 
@@ -131,10 +138,12 @@ class UpdateBuilding:
         uow: UnitOfWorkFactory,
         access_control: AccessControl | None = None,
         cambus: CamBusPublications | None = None,
+        webhooks: WebhookEvents | None = None,
     ) -> None:
         self._uow = uow
         self._access_control = access_control or AccessControl()
         self._cambus = cambus or CamBusPublications()
+        self._webhooks = webhooks
 
     async def execute(self, building_id: int, changes: BuildingChanges) -> Building:
         async with self._uow() as uow:
@@ -149,6 +158,10 @@ class UpdateBuilding:
             saved = await uow.buildings.update(updated)
             await self._access_control.building_changed(uow, saved)
             await self._cambus.site_changed(uow, building_id=building_id)
+            if self._webhooks is not None:
+                await self._webhooks.tell(
+                    uow, WebhookEventType.BUILDING_UPDATED, building_payload(saved)
+                )
             await uow.commit()
         return saved
 
@@ -166,10 +179,12 @@ class DeleteBuilding:
         uow: UnitOfWorkFactory,
         access_control: AccessControl | None = None,
         cambus: CamBusPublications | None = None,
+        webhooks: WebhookEvents | None = None,
     ) -> None:
         self._uow = uow
         self._access_control = access_control or AccessControl()
         self._cambus = cambus or CamBusPublications()
+        self._webhooks = webhooks
 
     async def execute(self, building_id: int) -> SiteDeletion:
         async with self._uow() as uow:
@@ -178,6 +193,10 @@ class DeleteBuilding:
                 raise building_not_found(building_id)
             await self._access_control.site_deleted(uow, deletion)
             await self._cambus.cameras_changed(uow, deletion.unplaced_device_ids)
+            if self._webhooks is not None:
+                await self._webhooks.tell_deleted(
+                    uow, WebhookEventType.BUILDING_DELETED, "building_id", deletion.building_ids
+                )
             await uow.commit()
         return deletion
 

@@ -3,8 +3,10 @@
 import msgspec
 
 from securityvision.application.ports import UnitOfWork, UnitOfWorkFactory
+from securityvision.application.webhooks import WebhookEvents, tag_payload
 from securityvision.domain.errors import NotFound
 from securityvision.domain.rtls import NewTag, Tag, UnknownTag, check_tag, normalize_mac
+from securityvision.domain.webhooks import WebhookEventType
 
 
 class TagDraft(msgspec.Struct, frozen=True, kw_only=True):
@@ -43,8 +45,9 @@ class CreateTag:
     - ``person_id``, when given, must name an existing person.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, webhooks: WebhookEvents | None = None) -> None:
         self._uow = uow
+        self._webhooks = webhooks
 
     async def execute(self, draft: TagDraft) -> Tag:
         new = NewTag(
@@ -58,6 +61,8 @@ class CreateTag:
         async with self._uow() as uow:
             await _check_person(uow, new.person_id)
             tag = await uow.tags.add(new)
+            if self._webhooks is not None:
+                await self._webhooks.tell(uow, WebhookEventType.TAG_CREATED, tag_payload(tag))
             await uow.commit()
         return tag
 
@@ -65,8 +70,9 @@ class CreateTag:
 class UpdateTag:
     """Change only the fields sent, with the rules of ``CreateTag``."""
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, webhooks: WebhookEvents | None = None) -> None:
         self._uow = uow
+        self._webhooks = webhooks
 
     async def execute(self, tag_id: int, changes: TagChanges) -> Tag:
         values = {
@@ -85,6 +91,8 @@ class UpdateTag:
             if updated.person_id != tag.person_id:
                 await _check_person(uow, updated.person_id)
             saved = await uow.tags.update(updated)
+            if self._webhooks is not None:
+                await self._webhooks.tell(uow, WebhookEventType.TAG_UPDATED, tag_payload(saved))
             await uow.commit()
         return saved
 
@@ -92,13 +100,18 @@ class UpdateTag:
 class DeleteTag:
     """Remove a tag together with its readings, as the original's cascading keys did."""
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, webhooks: WebhookEvents | None = None) -> None:
         self._uow = uow
+        self._webhooks = webhooks
 
     async def execute(self, tag_id: int) -> None:
         async with self._uow() as uow:
             if not await uow.tags.delete(tag_id):
                 raise _tag_not_found(f"tag {tag_id} not found")
+            if self._webhooks is not None:
+                await self._webhooks.tell_deleted(
+                    uow, WebhookEventType.TAG_DELETED, "tag_id", [tag_id]
+                )
             await uow.commit()
 
 

@@ -11,6 +11,11 @@ import psycopg
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from securityvision.adapters.postgres.alerts import (
+    PostgresAlertEventRepository,
+    PostgresAlertRuleRepository,
+    PostgresWebhookSubscriptionRepository,
+)
 from securityvision.adapters.postgres.cambus import (
     PostgresCameraPublicationRepository,
     PostgresCameraUplinkRepository,
@@ -217,6 +222,9 @@ class PostgresUnitOfWork:
         self.chatwoot = PostgresChatwootStore(self._conn)
         self.camera_publications = PostgresCameraPublicationRepository(self._conn)
         self.camera_uplinks = PostgresCameraUplinkRepository(self._conn)
+        self.alert_rules = PostgresAlertRuleRepository(self._conn)
+        self.alert_events = PostgresAlertEventRepository(self._conn)
+        self.webhooks = PostgresWebhookSubscriptionRepository(self._conn)
         return self
 
     async def __aexit__(

@@ -24,6 +24,11 @@ from securityvision.entrypoints.http.auth import (
     BearerTokenMiddleware,
     viewers_read_only,
 )
+from securityvision.entrypoints.http.controllers.alerts import (
+    AlertEventsController,
+    AlertRulesController,
+    WebhooksController,
+)
 from securityvision.entrypoints.http.controllers.auth import AuthController
 from securityvision.entrypoints.http.controllers.cameras import (
     CameraGroupsController,
@@ -186,6 +191,20 @@ _USE_CASES = (
     "stop_uplink",
     "get_uplink",
     "camera_uplinks",
+    # Alerts and outbound webhooks
+    "create_alert_rule",
+    "update_alert_rule",
+    "delete_alert_rule",
+    "get_alert_rule",
+    "list_alert_rules",
+    "list_alert_events",
+    "get_alert_event",
+    "create_webhook",
+    "update_webhook",
+    "get_webhook",
+    "list_webhooks",
+    "delete_webhook",
+    "list_webhook_event_types",
 )
 
 # Multipart framing around an uploaded file (boundaries, part headers): the request body
@@ -288,6 +307,9 @@ def create_app(container: Container, *, manage_storage: bool = True) -> Litestar
             IncidentRulesController,
             SupportGroupsController,
             ChatwootWebhookController,
+            AlertRulesController,
+            AlertEventsController,
+            WebhooksController,
             # Upload routes: a body over MEDIA_MAX_BYTES is refused while it arrives (413),
             # never buffered first; every other route keeps Litestar's default limit.
             Router(
