@@ -703,6 +703,38 @@ class InMemoryPresenceStore:
             new_id = next(self._ids)
             self._state.sessions[new_id] = msgspec.structs.replace(session, id=new_id)
 
+    async def extend_sessions(
+        self, runs: Sequence[PresenceSession], gap: timedelta
+    ) -> Sequence[tuple[int, int]]:
+        latest: dict[tuple[int, int], PresenceSession] = {}
+        for session in self._state.sessions.values():
+            key = (session.tag_id, session.device_id)
+            known = latest.get(key)
+            if known is None or session.started_at > known.started_at:
+                latest[key] = session
+        late: list[tuple[int, int]] = []
+        for run in runs:
+            last = latest.get((run.tag_id, run.device_id))
+            if last is not None and last.id is not None and last.day == run.day:
+                if run.started_at < last.started_at:
+                    late.append((run.tag_id, run.device_id))
+                    continue
+                if run.started_at <= last.ended_at + gap:
+                    self._state.sessions[last.id] = msgspec.structs.replace(
+                        last,
+                        ended_at=max(last.ended_at, run.ended_at),
+                        samples_count=last.samples_count + run.samples_count,
+                        rssi_sum=last.rssi_sum + run.rssi_sum,
+                        rssi_max=max(last.rssi_max, run.rssi_max),
+                    )
+                    continue
+            elif last is not None and last.day > run.day:
+                late.append((run.tag_id, run.device_id))
+                continue
+            new_id = next(self._ids)
+            self._state.sessions[new_id] = msgspec.structs.replace(run, id=new_id)
+        return late
+
     async def positions(self, tag_ids: Iterable[int]) -> Mapping[int, TagPosition]:
         return {t: self._state.positions[t] for t in tag_ids if t in self._state.positions}
 

@@ -389,6 +389,18 @@ class PresenceStore(Protocol):
         """Delete ``replaced``, insert ``added``, and rewrite ``updated`` (by id) in place."""
         ...
 
+    async def extend_sessions(
+        self, runs: Sequence[PresenceSession], gap: timedelta
+    ) -> Sequence[tuple[int, int]]:
+        """The common case of ingest in one pass: each run (new readings of one (tag,
+        gateway) within one day and no gap wider than ``gap``; one run per (tag, gateway)) is
+        compared with that pair's latest stored session. A run starting within ``gap`` of its
+        end (or inside it) on its day extends it; a run starting later, or on a later day, or
+        of a pair without sessions, is a new session. Returns the (tag, gateway)s of the runs
+        that start before their latest session (late readings), left untouched for
+        ``sessions_near`` and ``merge_sessions``."""
+        ...
+
     async def positions(self, tag_ids: Iterable[int]) -> Mapping[int, TagPosition]: ...
 
     async def save_positions(self, positions: Iterable[TagPosition]) -> None: ...

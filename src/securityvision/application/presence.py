@@ -10,6 +10,7 @@ from securityvision.domain.presence import (
     PositionRules,
     Sighting,
     TagPosition,
+    fold_runs,
     merge_sessions,
     track_positions,
 )
@@ -25,6 +26,9 @@ class PresenceFollower:
     - Only readings that were actually new may be given (a duplicate would count twice).
     - The tags are locked for the rest of the transaction, so two workers ingesting readings
       of one tag take turns instead of overwriting each other's sessions.
+    - The usual case — a tag's new readings at a gateway come after its latest session there
+      — is one set-based step (``extend_sessions``); late readings, and readings of a gateway
+      that make several runs in one batch, go through the general merge.
     """
 
     def __init__(
@@ -44,9 +48,14 @@ class PresenceFollower:
             return []
         tag_ids = {s.tag_id for s in sightings}
         await uow.presence.lock_tags(tag_ids)
-        existing = await uow.presence.sessions_near(sightings, self._gap)
-        merge = merge_sessions(existing, sightings, self._gap, self._day_of)
-        await uow.presence.replace_sessions(merge.replaced, merge.added, merge.updated)
+        runs, rest = fold_runs(sightings, self._gap, self._day_of)
+        late = set(await uow.presence.extend_sessions(runs, self._gap))
+        if late:
+            rest += [s for s in sightings if (s.tag_id, s.device_id) in late]
+        if rest:
+            existing = await uow.presence.sessions_near(rest, self._gap)
+            merge = merge_sessions(existing, rest, self._gap, self._day_of)
+            await uow.presence.replace_sessions(merge.replaced, merge.added, merge.updated)
         positions = await uow.presence.positions(tag_ids)
         updated, moved = track_positions(dict(positions), sightings, self._rules)
         await uow.presence.save_positions(updated.values())
