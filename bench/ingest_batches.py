@@ -17,6 +17,7 @@ import asyncio
 import functools
 import hashlib
 import os
+import signal
 import statistics
 import time
 from collections import defaultdict
@@ -26,7 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from bench.ingest import SERVER_URL, fresh_database, load_gateway, load_tag, register_tags
+from bench.ingest import (
+    SERVER_URL,
+    fresh_database,
+    interrupt,
+    load_gateway,
+    load_tag,
+    register_tags,
+)
 
 from securityvision.adapters.clock import SystemClock
 from securityvision.adapters.mqtt.codecs import decode_gateway_message
@@ -178,6 +186,7 @@ def main() -> None:
     parser.add_argument("--per-message", type=int, default=100)
     parser.add_argument("--batch-messages", type=int, default=50)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, interrupt)
     instrument()
     with fresh_database(args.database_url) as url:
         asyncio.run(run(args, url))

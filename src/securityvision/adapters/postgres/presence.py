@@ -4,6 +4,7 @@ the batch's own transaction."""
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
+import msgspec
 import psycopg
 from psycopg.rows import DictRow, tuple_row
 
@@ -115,30 +116,37 @@ class PostgresPresenceStore:
     ) -> Sequence[tuple[int, int]]:
         if not runs:
             return []
-        async with self._conn.cursor(row_factory=tuple_row) as cur:
-            await cur.execute(
-                _EXTEND_SESSIONS,
-                {
-                    "tag_id": [r.tag_id for r in runs],
-                    "device_id": [r.device_id for r in runs],
-                    "day": [r.day for r in runs],
-                    "started_at": [r.started_at for r in runs],
-                    "ended_at": [r.ended_at for r in runs],
-                    "samples_count": [r.samples_count for r in runs],
-                    "rssi_sum": [r.rssi_sum for r in runs],
-                    "rssi_max": [r.rssi_max for r in runs],
-                    "gap": gap,
-                },
-            )
-            return [(int(tag_id), int(device_id)) for tag_id, device_id in await cur.fetchall()]
+        await _copy(
+            self._conn,
+            _RUNS,
+            [
+                (
+                    r.tag_id,
+                    r.device_id,
+                    r.day,
+                    r.started_at,
+                    r.ended_at,
+                    r.samples_count,
+                    r.rssi_sum,
+                    r.rssi_max,
+                )
+                for r in runs
+            ],
+        )
+        async with self._conn.cursor(row_factory=tuple_row, binary=True) as cur:
+            await cur.execute(_EXTEND_SESSIONS, {"gap": gap})
+            late = [(int(tag_id), int(device_id)) for tag_id, device_id in await cur.fetchall()]
+        await self._conn.execute("TRUNCATE presence_runs_stage")
+        return late
 
     async def positions(self, tag_ids: Iterable[int]) -> Mapping[int, TagPosition]:
+        wanted = ",".join(map(str, sorted(set(tag_ids))))
         async with self._conn.cursor(row_factory=tuple_row, binary=True) as cur:
             await cur.execute(
                 "SELECT tag_id, device_id, since, last_seen_at, confidence,"
                 " candidate_device_ids, candidate_rssi, candidate_seen_at"
-                " FROM tag_positions WHERE tag_id = ANY(%b)",
-                [sorted(set(tag_ids))],
+                " FROM tag_positions WHERE tag_id = ANY(string_to_array(%s, ',')::bigint[])",
+                [wanted],
             )
             return {
                 tag_id: TagPosition(
@@ -168,48 +176,95 @@ class PostgresPresenceStore:
         rows = sorted(positions, key=lambda p: p.tag_id)
         if not rows:
             return
-        # Every tag's candidates go in three flat arrays; each row takes its slice of them.
-        offsets, counts = [], []
-        devices: list[int] = []
-        rssi: list[float] = []
-        seen: list[datetime] = []
-        for p in rows:
-            offsets.append(len(devices))
-            counts.append(len(p.candidates))
-            for c in p.candidates:
-                devices.append(c.device_id)
-                rssi.append(c.rssi)
-                seen.append(c.last_seen_at)
-        await self._conn.execute(
-            _SAVE_POSITIONS,
-            {
-                "tag_id": [p.tag_id for p in rows],
-                "device_id": [p.device_id for p in rows],
-                "since": [p.since for p in rows],
-                "last_seen_at": [p.last_seen_at for p in rows],
-                "confidence": [p.confidence for p in rows],
-                "offset": offsets,
-                "count": counts,
-                "devices": devices,
-                "rssi": rssi,
-                "seen": seen,
-            },
+        await _copy(
+            self._conn,
+            _POSITIONS,
+            [(p.tag_id, p.device_id, p.since, p.last_seen_at, p.confidence) for p in rows],
         )
+        await _copy(
+            self._conn,
+            _CANDIDATES,
+            [
+                (p.tag_id, i, c.device_id, c.rssi, c.last_seen_at)
+                for p in rows
+                for i, c in enumerate(p.candidates)
+            ],
+        )
+        await self._conn.execute(_SAVE_POSITIONS)
+        await self._conn.execute("TRUNCATE tag_positions_stage, tag_candidates_stage")
+
+
+class _Stage(msgspec.Struct, frozen=True):
+    """A temporary table a batch is copied into (binary COPY: rows are formatted in C,
+    where array parameters would be dumped element by element in Python)."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+
+    @property
+    def create(self) -> str:
+        columns = ", ".join(f"{c} {t}" for c, t in self.columns)
+        return f"CREATE TEMP TABLE IF NOT EXISTS {self.name} ({columns}) ON COMMIT DELETE ROWS"
+
+    @property
+    def copy(self) -> str:
+        columns = ", ".join(c for c, _ in self.columns)
+        return f"COPY {self.name} ({columns}) FROM STDIN (FORMAT BINARY)"
+
+
+_RUNS = _Stage(
+    "presence_runs_stage",
+    (
+        ("tag_id", "int8"),
+        ("device_id", "int8"),
+        ("day", "date"),
+        ("started_at", "timestamptz"),
+        ("ended_at", "timestamptz"),
+        ("samples_count", "int4"),
+        ("rssi_sum", "int8"),
+        ("rssi_max", "int2"),
+    ),
+)
+_POSITIONS = _Stage(
+    "tag_positions_stage",
+    (
+        ("tag_id", "int8"),
+        ("device_id", "int8"),
+        ("since", "timestamptz"),
+        ("last_seen_at", "timestamptz"),
+        ("confidence", "float8"),
+    ),
+)
+_CANDIDATES = _Stage(
+    "tag_candidates_stage",
+    (
+        ("tag_id", "int8"),
+        ("ord", "int4"),
+        ("device_id", "int8"),
+        ("rssi", "float8"),
+        ("seen_at", "timestamptz"),
+    ),
+)
+
+
+async def _copy(
+    conn: psycopg.AsyncConnection[DictRow], stage: _Stage, rows: Sequence[tuple[object, ...]]
+) -> None:
+    await conn.execute(stage.create)
+    async with conn.cursor() as cur, cur.copy(stage.copy) as copy:
+        copy.set_types([t for _, t in stage.columns])
+        for row in rows:
+            await copy.write_row(row)
 
 
 # One statement for the usual batch: each run finds its (tag, gateway)'s latest session by one
 # probe of presence_sessions_pair, then either extends it in place or is added as a session of
 # its own; runs older than their latest session come back for the general merge.
 _EXTEND_SESSIONS = """
-WITH r AS (
-    SELECT * FROM unnest(%(tag_id)b::bigint[], %(device_id)b::bigint[], %(day)b::date[],
-        %(started_at)b::timestamptz[], %(ended_at)b::timestamptz[], %(samples_count)b::int[],
-        %(rssi_sum)b::bigint[], %(rssi_max)b::smallint[])
-        AS r(tag_id, device_id, day, started_at, ended_at, samples_count, rssi_sum, rssi_max)
-), l AS (
+WITH l AS (
     SELECT r.*, s.id AS latest_id, s.day AS latest_day, s.started_at AS latest_start,
         s.ended_at AS latest_end
-    FROM r LEFT JOIN LATERAL (
+    FROM presence_runs_stage r LEFT JOIN LATERAL (
         SELECT p.id, p.day, p.started_at, p.ended_at FROM presence_sessions p
         WHERE p.tag_id = r.tag_id AND p.device_id = r.device_id
         ORDER BY p.started_at DESC LIMIT 1
@@ -236,15 +291,17 @@ WHERE l.day < l.latest_day OR (l.day = l.latest_day AND l.started_at < l.latest_
 """
 
 _SAVE_POSITIONS = """
+WITH c AS (
+    SELECT tag_id, array_agg(device_id ORDER BY ord) AS devices,
+        array_agg(rssi ORDER BY ord) AS rssi, array_agg(seen_at ORDER BY ord) AS seen
+    FROM tag_candidates_stage GROUP BY tag_id
+)
 INSERT INTO tag_positions (tag_id, device_id, since, last_seen_at, confidence,
     candidate_device_ids, candidate_rssi, candidate_seen_at)
 SELECT u.tag_id, u.device_id, u.since, u.last_seen_at, u.confidence,
-    c.devices[u.o + 1 : u.o + u.n], c.rssi[u.o + 1 : u.o + u.n], c.seen[u.o + 1 : u.o + u.n]
-FROM unnest(%(tag_id)b::bigint[], %(device_id)b::bigint[], %(since)b::timestamptz[],
-        %(last_seen_at)b::timestamptz[], %(confidence)b::float8[], %(offset)b::int[],
-        %(count)b::int[]) AS u(tag_id, device_id, since, last_seen_at, confidence, o, n),
-    (SELECT %(devices)b::bigint[] AS devices, %(rssi)b::float8[] AS rssi,
-        %(seen)b::timestamptz[] AS seen) c
+    coalesce(c.devices, '{}'), coalesce(c.rssi, '{}'), coalesce(c.seen, '{}')
+FROM tag_positions_stage u LEFT JOIN c ON c.tag_id = u.tag_id
+ORDER BY u.tag_id
 ON CONFLICT (tag_id) DO UPDATE SET device_id = excluded.device_id, since = excluded.since,
     last_seen_at = excluded.last_seen_at, confidence = excluded.confidence,
     candidate_device_ids = excluded.candidate_device_ids,
