@@ -179,3 +179,17 @@ async def test_a_run_on_a_later_day_starts_a_session_of_its_own(storage: Storage
         (date(2026, 11, 29), 2),
         (date(2026, 11, 30), 1),
     ]
+
+
+async def test_a_claim_names_the_last_committed_writer(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        previous, first = await uow.presence.claim()
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        before, rolled_back = await uow.presence.claim()  # never committed
+    async with storage.unit_of_work() as uow:
+        after, last = await uow.presence.claim()
+        await uow.commit()
+    assert before == after == first
+    assert len({first, rolled_back, last}) == 3
+    assert previous != first

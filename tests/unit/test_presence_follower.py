@@ -186,3 +186,48 @@ def test_a_tag_heard_by_many_gateways_follows_the_strongest_few(
             assert position.device_id in devices
             assert devices == sorted(set(devices))
             assert 0 < position.confidence <= 1
+
+
+def hear(tag: int, device: int, seconds: float, rssi: int) -> Sighting:
+    return Sighting(tag_id=tag, device_id=device, ts=T0 + timedelta(seconds=seconds), rssi=rssi)
+
+
+async def position_after(
+    storage: InMemoryStorage, follower: PresenceFollower, *batch: Sighting, commit: bool = True
+) -> TagPosition:
+    async with storage.unit_of_work() as uow:
+        await follower.follow(uow, list(batch))
+        if commit:
+            await uow.commit()
+    async with storage.unit_of_work() as uow:
+        return (await uow.presence.positions([1]))[1]
+
+
+async def test_positions_kept_in_memory_give_way_to_another_writer_and_to_a_rollback() -> None:
+    storage = InMemoryStorage(FakeClock(T0))
+    worker, other = PresenceFollower(), PresenceFollower()
+    await position_after(storage, worker, hear(1, 1, 0, -60))
+    # Another worker (or a reading typed in) moves the tag: this worker must see it.
+    moved = await position_after(storage, other, hear(1, 2, 1, -40), hear(1, 2, 2, -40))
+    after = await position_after(storage, worker, hear(1, 2, 3, -40))
+    assert moved.device_id == after.device_id == 2
+    assert [c.device_id for c in after.candidates] == [1, 2]
+    assert after.last_seen_at == T0 + timedelta(seconds=3)
+    assert after.since == T0 + timedelta(seconds=1)  # the other writer's move, read back
+    # A batch that rolls back leaves nothing behind, in PostgreSQL or in memory.
+    await position_after(storage, worker, hear(1, 3, 4, -20), commit=False)
+    kept = await position_after(storage, worker, hear(1, 2, 5, -40))
+    assert [c.device_id for c in kept.candidates] == [1, 2]
+    assert kept.device_id == 2
+
+
+async def test_a_worker_alone_does_not_read_its_positions_back() -> None:
+    storage = InMemoryStorage(FakeClock(T0))
+    worker = PresenceFollower()
+    first = await position_after(storage, worker, hear(1, 1, 0, -60))
+    # Changed behind every writer's back (no claim): a follower that read positions back
+    # would see it; this one trusts what it wrote, as no one else has written since.
+    storage.state.positions[1] = msgspec.structs.replace(first, device_id=9, candidates=())
+    after = await position_after(storage, worker, hear(1, 1, 1, -60))
+    assert after.device_id == 1
+    assert [c.device_id for c in after.candidates] == [1]

@@ -89,6 +89,8 @@ class _State(msgspec.Struct, kw_only=True):
     outbox: dict[int, OutboxMessage] = msgspec.field(default_factory=dict)
     sessions: dict[int, PresenceSession] = msgspec.field(default_factory=dict)
     positions: dict[int, TagPosition] = msgspec.field(default_factory=dict)
+    # Which unit of work wrote presence last (presence_writer), and this one's token.
+    presence_writer: int | None = None
     # presence_daily_usage by (tag, device, day), and the days rolled up (presence_rollups).
     daily_usage: dict[tuple[int, int, date], DailyUsage] = msgspec.field(default_factory=dict)
     rolled_days: dict[date, DayRollup] = msgspec.field(default_factory=dict)
@@ -113,6 +115,7 @@ class _State(msgspec.Struct, kw_only=True):
             outbox=dict(self.outbox),
             sessions=dict(self.sessions),
             positions=dict(self.positions),
+            presence_writer=self.presence_writer,
             daily_usage=dict(self.daily_usage),
             rolled_days=dict(self.rolled_days),
             sites=self.sites.clone(),
@@ -673,6 +676,11 @@ class InMemoryPresenceStore:
 
     async def lock_tags(self, tag_ids: Iterable[int]) -> None:
         return None  # one process, one event loop: units of work do not interleave here
+
+    async def claim(self) -> tuple[int | None, int]:
+        previous, mine = self._state.presence_writer, next(self._ids)
+        self._state.presence_writer = mine
+        return previous, mine
 
     async def sessions_near(
         self, sightings: Sequence[Sighting], gap: timedelta

@@ -374,6 +374,13 @@ class PresenceStore(Protocol):
         ingesting readings of the same tags)."""
         ...
 
+    async def claim(self) -> tuple[int | None, int]:
+        """Take presence for the rest of the transaction (other writers wait until it ends)
+        and answer which transaction wrote presence last before this one, and this one's id:
+        what transaction ``t`` wrote is still what is stored exactly when the next claim says
+        ``t`` wrote last (a transaction rolled back never did)."""
+        ...
+
     async def sessions_near(
         self, sightings: Sequence[Sighting], gap: timedelta
     ) -> Sequence[PresenceSession]:

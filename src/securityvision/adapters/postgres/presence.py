@@ -37,6 +37,20 @@ class PostgresPresenceStore:
             [_TAG_LOCK_CLASS, buckets],
         )
 
+    async def claim(self) -> tuple[int | None, int]:
+        async with self._conn.cursor(row_factory=tuple_row) as cur:
+            await cur.execute("SELECT last_xact FROM presence_writer FOR UPDATE")
+            previous = await cur.fetchone()
+            # The row comes back if someone emptied the table: the claim then names no one.
+            await cur.execute(
+                "INSERT INTO presence_writer (id, last_xact) VALUES (true, txid_current())"
+                " ON CONFLICT (id) DO UPDATE SET last_xact = excluded.last_xact"
+                " RETURNING last_xact"
+            )
+            mine = await cur.fetchone()
+        assert mine is not None  # RETURNING of a one-row upsert
+        return (None if previous is None else previous[0]), int(mine[0])
+
     async def sessions_near(
         self, sightings: Sequence[Sighting], gap: timedelta
     ) -> list[PresenceSession]:

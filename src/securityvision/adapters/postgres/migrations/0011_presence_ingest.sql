@@ -33,3 +33,12 @@ ALTER TABLE tag_positions SET (fillfactor = 70);
 -- a new tuple in every index of the table (no HOT update), three times the cost measured on
 -- 5,000 rows. "Seen since" filters go through the table's few thousand rows instead.
 DROP INDEX tag_positions_seen;
+
+-- Which transaction wrote presence last. Every writer claims this row first (and holds it to
+-- its end), so a worker that keeps the positions it wrote in memory knows they are still
+-- what is stored when the next claim names its own last transaction.
+CREATE TABLE presence_writer (
+    id        boolean PRIMARY KEY DEFAULT true CHECK (id),
+    last_xact bigint
+);
+INSERT INTO presence_writer (id) VALUES (true);
