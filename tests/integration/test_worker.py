@@ -212,13 +212,22 @@ async def test_bad_input_is_rejected_per_reading_and_counted_without_stopping_an
         return await count_rows(url) >= 2
 
     await wait_for(stored_two, what="the two good readings")
-    rejected = {
-        sample.labels["reason"]: sample.value
-        for metric in metrics.registry.collect()
-        if metric.name == "securityvision_readings_rejected"
-        for sample in metric.samples
-        if sample.name.endswith("_total")
-    }
+
+    def rejections() -> dict[str, float]:
+        return {
+            sample.labels["reason"]: sample.value
+            for metric in metrics.registry.collect()
+            if metric.name == "securityvision_readings_rejected"
+            for sample in metric.samples
+            if sample.name.endswith("_total")
+        }
+
+    async def counted() -> bool:
+        # The worker counts a batch just after its commit: the rows can be seen first.
+        return len(rejections()) >= 6
+
+    await wait_for(counted, what="the rejections counted")
+    rejected = rejections()
     assert rejected.get("future_timestamp") == 1
     assert rejected.get("invalid_mac") == 1
     assert rejected.get("invalid_rssi") == 1

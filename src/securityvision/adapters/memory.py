@@ -101,6 +101,8 @@ class _State(msgspec.Struct, kw_only=True):
     outbox: dict[int, OutboxMessage] = msgspec.field(default_factory=dict)
     sessions: dict[int, PresenceSession] = msgspec.field(default_factory=dict)
     positions: dict[int, TagPosition] = msgspec.field(default_factory=dict)
+    # Which unit of work wrote presence last (presence_writer), and this one's token.
+    presence_writer: int | None = None
     # presence_daily_usage by (tag, device, day), and the days rolled up (presence_rollups).
     daily_usage: dict[tuple[int, int, date], DailyUsage] = msgspec.field(default_factory=dict)
     rolled_days: dict[date, DayRollup] = msgspec.field(default_factory=dict)
@@ -131,6 +133,7 @@ class _State(msgspec.Struct, kw_only=True):
             outbox=dict(self.outbox),
             sessions=dict(self.sessions),
             positions=dict(self.positions),
+            presence_writer=self.presence_writer,
             daily_usage=dict(self.daily_usage),
             rolled_days=dict(self.rolled_days),
             sites=self.sites.clone(),
@@ -695,6 +698,11 @@ class InMemoryPresenceStore:
     async def lock_tags(self, tag_ids: Iterable[int]) -> None:
         return None  # one process, one event loop: units of work do not interleave here
 
+    async def claim(self) -> tuple[int | None, int]:
+        previous, mine = self._state.presence_writer, next(self._ids)
+        self._state.presence_writer = mine
+        return previous, mine
+
     async def sessions_near(
         self, sightings: Sequence[Sighting], gap: timedelta
     ) -> Sequence[PresenceSession]:
@@ -723,6 +731,38 @@ class InMemoryPresenceStore:
         for session in added:
             new_id = next(self._ids)
             self._state.sessions[new_id] = msgspec.structs.replace(session, id=new_id)
+
+    async def extend_sessions(
+        self, runs: Sequence[PresenceSession], gap: timedelta
+    ) -> Sequence[tuple[int, int]]:
+        latest: dict[tuple[int, int], PresenceSession] = {}
+        for session in self._state.sessions.values():
+            key = (session.tag_id, session.device_id)
+            known = latest.get(key)
+            if known is None or session.started_at > known.started_at:
+                latest[key] = session
+        late: list[tuple[int, int]] = []
+        for run in runs:
+            last = latest.get((run.tag_id, run.device_id))
+            if last is not None and last.id is not None and last.day == run.day:
+                if run.started_at < last.started_at:
+                    late.append((run.tag_id, run.device_id))
+                    continue
+                if run.started_at <= last.ended_at + gap:
+                    self._state.sessions[last.id] = msgspec.structs.replace(
+                        last,
+                        ended_at=max(last.ended_at, run.ended_at),
+                        samples_count=last.samples_count + run.samples_count,
+                        rssi_sum=last.rssi_sum + run.rssi_sum,
+                        rssi_max=max(last.rssi_max, run.rssi_max),
+                    )
+                    continue
+            elif last is not None and last.day > run.day:
+                late.append((run.tag_id, run.device_id))
+                continue
+            new_id = next(self._ids)
+            self._state.sessions[new_id] = msgspec.structs.replace(run, id=new_id)
+        return late
 
     async def positions(self, tag_ids: Iterable[int]) -> Mapping[int, TagPosition]:
         return {t: self._state.positions[t] for t in tag_ids if t in self._state.positions}

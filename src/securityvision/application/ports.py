@@ -384,6 +384,13 @@ class PresenceStore(Protocol):
         ingesting readings of the same tags)."""
         ...
 
+    async def claim(self) -> tuple[int | None, int]:
+        """Take presence for the rest of the transaction (other writers wait until it ends)
+        and answer which transaction wrote presence last before this one, and this one's id:
+        what transaction ``t`` wrote is still what is stored exactly when the next claim says
+        ``t`` wrote last (a transaction rolled back never did)."""
+        ...
+
     async def sessions_near(
         self, sightings: Sequence[Sighting], gap: timedelta
     ) -> Sequence[PresenceSession]:
@@ -397,6 +404,18 @@ class PresenceStore(Protocol):
         updated: Sequence[PresenceSession] = (),
     ) -> None:
         """Delete ``replaced``, insert ``added``, and rewrite ``updated`` (by id) in place."""
+        ...
+
+    async def extend_sessions(
+        self, runs: Sequence[PresenceSession], gap: timedelta
+    ) -> Sequence[tuple[int, int]]:
+        """The common case of ingest in one pass: each run (new readings of one (tag,
+        gateway) within one day and no gap wider than ``gap``; one run per (tag, gateway)) is
+        compared with that pair's latest stored session. A run starting within ``gap`` of its
+        end (or inside it) on its day extends it; a run starting later, or on a later day, or
+        of a pair without sessions, is a new session. Returns the (tag, gateway)s of the runs
+        that start before their latest session (late readings), left untouched for
+        ``sessions_near`` and ``merge_sessions``."""
         ...
 
     async def positions(self, tag_ids: Iterable[int]) -> Mapping[int, TagPosition]: ...

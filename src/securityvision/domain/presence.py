@@ -67,6 +67,57 @@ def sessionize(
     return merge_sessions([], sightings, gap, day_of).sessions
 
 
+def fold_runs(
+    sightings: Iterable[Sighting], gap: timedelta, day_of: DayOf
+) -> tuple[list[PresenceSession], list[Sighting]]:
+    """The batch's readings of each (tag, gateway) folded into one run, when they make one.
+
+    Returns the runs (sessions without ids: one per (tag, gateway) whose readings in the batch
+    lie within one day with no gap wider than ``gap``) and, apart, the readings of the
+    (tag, gateway)s whose readings do not (several runs, or a midnight between them): those
+    go through ``merge_sessions``. The usual batch hears a tag once at a gateway.
+    """
+    by_pair: dict[tuple[int, int], list[Sighting]] = {}
+    for s in sightings:
+        key = (s.tag_id, s.device_id)
+        known = by_pair.get(key)
+        if known is None:
+            by_pair[key] = [s]
+        else:
+            known.append(s)
+    runs: list[PresenceSession] = []
+    rest: list[Sighting] = []
+    for pair in by_pair.values():
+        if len(pair) > 1:
+            pair.sort(key=_ts_of)
+        first = pair[0]
+        day = day_of(first.ts)
+        if len(pair) > 1 and (
+            day_of(pair[-1].ts) != day
+            or any(b.ts - a.ts > gap for a, b in itertools.pairwise(pair))
+        ):
+            rest.extend(pair)
+            continue
+        rssi = [s.rssi for s in pair]
+        runs.append(
+            PresenceSession(
+                tag_id=first.tag_id,
+                device_id=first.device_id,
+                day=day,
+                started_at=first.ts,
+                ended_at=pair[-1].ts,
+                samples_count=len(pair),
+                rssi_sum=sum(rssi),
+                rssi_max=max(rssi),
+            )
+        )
+    return runs, rest
+
+
+def _ts_of(s: Sighting) -> datetime:
+    return s.ts
+
+
 class SessionMerge(msgspec.Struct, frozen=True, kw_only=True):
     """What a batch does to the stored sessions: ``replaced`` ids go, ``updated`` sessions
     keep their ids with new bounds and totals (the common case: a reading extends the tag's
@@ -230,11 +281,16 @@ class PositionRules(msgspec.Struct, frozen=True, kw_only=True):
     - ``window``: a gateway that has not heard the tag for this long stops being a candidate,
       and its average starts afresh when it hears it again.
     - ``hysteresis_db``: how much stronger (smoothed) another gateway must be to take over.
+    - ``max_candidates``: at most this many gateways are followed per tag, the holder and the
+      strongest others; a weaker one dropped starts afresh if it is heard again. A tag in
+      range of dozens of gateways costs no more than one in range of a few, and the
+      gateways beyond the strongest few never decide where it is.
     """
 
     smoothing: float = 0.3
     window: timedelta = timedelta(seconds=10)
     hysteresis_db: float = 4.0
+    max_candidates: int = 8
 
 
 class Candidate(msgspec.Struct, frozen=True, kw_only=True):
@@ -264,18 +320,20 @@ def track_positions(
     """Update positions with new readings (in time order; readings older than a tag's last
     known one say nothing about where it is now and are skipped). Returns the new positions
     of the tags touched and those whose gateway changed."""
-    by_tag: dict[int, list[Sighting]] = defaultdict(list)
+    by_tag: dict[int, list[Sighting]] = {}
     for s in sightings:
-        by_tag[s.tag_id].append(s)
+        known = by_tag.get(s.tag_id)
+        if known is None:
+            by_tag[s.tag_id] = [s]
+        else:
+            known.append(s)
     updated: dict[int, TagPosition] = {}
     moved: list[TagPosition] = []
     for tag_id, tag_sightings in by_tag.items():
         before = current.get(tag_id)
-        position = before
-        for s in sorted(tag_sightings, key=lambda x: x.ts):
-            if position is not None and s.ts < position.last_seen_at:
-                continue
-            position = _observe(position, s, rules)
+        if len(tag_sightings) > 1:
+            tag_sightings.sort(key=_ts_of)
+        position = _follow(before, tag_sightings, rules)
         if position is None or position == before:
             continue
         updated[tag_id] = position
@@ -284,36 +342,59 @@ def track_positions(
     return updated, moved
 
 
-def _observe(position: TagPosition | None, s: Sighting, rules: PositionRules) -> TagPosition:
-    horizon = s.ts - rules.window
-    candidates = {
-        c.device_id: c
-        for c in (position.candidates if position else ())
-        if c.last_seen_at >= horizon
-    }
-    previous = candidates.get(s.device_id)
-    rssi = (
-        float(s.rssi)
-        if previous is None
-        else rules.smoothing * s.rssi + (1 - rules.smoothing) * previous.rssi
-    )
-    candidates[s.device_id] = Candidate(device_id=s.device_id, rssi=rssi, last_seen_at=s.ts)
-    best = max(candidates.values(), key=lambda c: (c.rssi, c.last_seen_at))
-    holder = candidates.get(position.device_id) if position else None
-    if holder is None or best.rssi >= holder.rssi + rules.hysteresis_db:
-        holder = best
-    since = position.since if position and position.device_id == holder.device_id else s.ts
+def _follow(
+    before: TagPosition | None, sightings: list[Sighting], rules: PositionRules
+) -> TagPosition | None:
+    """One tag's readings, in time order, applied one by one to its candidates: (smoothed
+    RSSI, last heard) by gateway, in the order they became candidates."""
+    if before is None:
+        holder: int | None = None
+        since = last = None
+        candidates: dict[int, tuple[float, datetime]] = {}
+    else:
+        holder, since, last = before.device_id, before.since, before.last_seen_at
+        candidates = {c.device_id: (c.rssi, c.last_seen_at) for c in before.candidates}
+    smoothing, hysteresis, limit = rules.smoothing, rules.hysteresis_db, rules.max_candidates
+    for s in sightings:
+        if last is not None and s.ts < last:
+            continue
+        horizon = s.ts - rules.window
+        if any(seen < horizon for _, seen in candidates.values()):
+            candidates = {d: c for d, c in candidates.items() if c[1] >= horizon}
+        previous = candidates.get(s.device_id)
+        rssi = (
+            float(s.rssi)
+            if previous is None
+            else smoothing * s.rssi + (1 - smoothing) * previous[0]
+        )
+        candidates[s.device_id] = (rssi, s.ts)
+        best = max(candidates, key=candidates.__getitem__)
+        held = candidates.get(holder) if holder is not None else None
+        if held is None or candidates[best][0] >= held[0] + hysteresis:
+            since = s.ts if best != holder else since
+            holder = best
+        last = s.ts
+        if len(candidates) > limit:
+            # The weakest go first (the earlier heard among equals); the holder stays.
+            strongest = sorted(candidates, key=candidates.__getitem__, reverse=True)
+            kept = {holder, *[d for d in strongest if d != holder][: limit - 1]}
+            candidates = {d: c for d, c in candidates.items() if d in kept}
+    if holder is None or since is None or last is None:
+        return before
     return TagPosition(
-        tag_id=s.tag_id,
-        device_id=holder.device_id,
+        tag_id=sightings[0].tag_id,
+        device_id=holder,
         since=since,
-        last_seen_at=s.ts,
-        confidence=_power_share(holder, candidates.values()),
-        candidates=tuple(sorted(candidates.values(), key=lambda c: c.device_id)),
+        last_seen_at=last,
+        confidence=_power_share(candidates[holder][0], [c[0] for c in candidates.values()]),
+        candidates=tuple(
+            Candidate(device_id=d, rssi=c[0], last_seen_at=c[1])
+            for d, c in sorted(candidates.items())
+        ),
     )
 
 
-def _power_share(holder: Candidate, candidates: Iterable[Candidate]) -> float:
+def _power_share(holder: float, candidates: Iterable[float]) -> float:
     """RSSI is logarithmic: compare milliwatts, not decibels."""
-    total = sum(math.pow(10, c.rssi / 10) for c in candidates)
-    return round(math.pow(10, holder.rssi / 10) / total, 3)
+    total = sum(math.pow(10, rssi / 10) for rssi in candidates)
+    return round(math.pow(10, holder / 10) / total, 3)

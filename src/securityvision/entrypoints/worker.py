@@ -30,6 +30,9 @@ from securityvision.domain.rtls import Rejection
 log = logging.getLogger("securityvision.worker")
 
 MAX_BATCH_READINGS = 5000
+# Behind (messages still waiting once a batch is full), a batch grows up to this many times
+# the usual size: the per-batch costs (locks, statements, commit) are shared by more readings.
+BEHIND_BATCH_FACTOR = 4
 LINGER_SECONDS = 0.1
 IDLE_FLUSH_SECONDS = 0.01
 # On SIGTERM: keep storing what the broker still has in flight for us until it pauses this
@@ -210,9 +213,11 @@ class IngestWorker:
                 self._acknowledged.append(item.delivery.fingerprint)
 
     async def _collect(self, subscriber: MqttSubscriber, stop: asyncio.Event) -> list[Received]:
-        """Gather a batch: up to ``max_batch_readings`` readings or ``linger`` seconds, and no
-        longer than a short idle pause — when the broker stops sending (its window of
-        unacknowledged messages is full, or traffic is light) waiting would only add latency."""
+        """Gather a batch: up to ``max_batch_readings`` readings (up to
+        ``BEHIND_BATCH_FACTOR`` times as many while more messages are already waiting) or
+        ``linger`` seconds, and no longer than a short idle pause — when the broker stops
+        sending (its window of unacknowledged messages is full, or traffic is light) waiting
+        would only add latency."""
         loop = asyncio.get_running_loop()
         batch: list[Received] = []
         readings = 0
@@ -235,7 +240,9 @@ class IngestWorker:
                 item = self._decode(inbound)
                 batch.append(item)
                 readings += item.readings
-                if readings >= self._max_batch:
+                if readings >= self._max_batch and (
+                    readings >= self._max_batch * BEHIND_BATCH_FACTOR or subscriber.queue_depth == 0
+                ):
                     return batch
                 inbound = subscriber.receive_nowait()
         return batch

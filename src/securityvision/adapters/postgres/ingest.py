@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 
 from securityvision.adapters.postgres.partitions import (
     ensure_daily_partitions,
@@ -188,10 +188,15 @@ class PostgresIngestStore:
                 " FROM unnest(%b::text[]) AS m ON CONFLICT (mac_address) DO NOTHING",
                 [wanted],
             )
-        cursor = await self._conn.execute(
-            "SELECT id, mac_address FROM tags WHERE mac_address = ANY(%b)", [wanted]
-        )
-        return {row["mac_address"]: row["id"] for row in await cursor.fetchall()}
+        # One text parameter split by the server: a text[] parameter would be dumped element
+        # by element in Python (MACs are normalized: no commas in them).
+        async with self._conn.cursor(row_factory=tuple_row, binary=True) as cur:
+            await cur.execute(
+                "SELECT mac_address, id FROM tags"
+                " WHERE mac_address = ANY(string_to_array(%s, ',')::text[])",
+                [",".join(wanted)],
+            )
+            return dict(await cur.fetchall())
 
     async def add_readings(self, rows: Sequence[ReadingRow]) -> Sequence[ReadingRow]:
         if not rows:
@@ -199,7 +204,7 @@ class PostgresIngestStore:
         days = {row.ts.astimezone(UTC).date() for row in rows}
         await ensure_daily_partitions(self._conn, days)
         await self._conn.execute(_STAGE)
-        async with self._conn.cursor() as cur:
+        async with self._conn.cursor(row_factory=tuple_row, binary=True) as cur:
             async with cur.copy(
                 "COPY collection_logs_stage (device_id, tag_id, rssi, created_at, received_at,"
                 " raw_payload) FROM STDIN (FORMAT BINARY)"
@@ -227,14 +232,14 @@ class PostgresIngestStore:
                 await cur.execute(_INSERT_STAGED)
             inserted = [
                 ReadingRow(
-                    device_id=row["device_id"],
-                    tag_id=row["tag_id"],
-                    rssi=row["rssi"],
-                    ts=row["created_at"],
-                    received_at=row["received_at"],
+                    device_id=device_id,
+                    tag_id=tag_id,
+                    rssi=rssi,
+                    ts=ts,
+                    received_at=received_at,
                     raw_payload=None,
                 )
-                for row in await cur.fetchall()
+                for device_id, tag_id, rssi, ts, received_at in await cur.fetchall()
             ]
             await cur.execute("TRUNCATE collection_logs_stage")
         return inserted

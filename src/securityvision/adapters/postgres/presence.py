@@ -6,14 +6,13 @@ from datetime import datetime, timedelta
 
 import msgspec
 import psycopg
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 
 from securityvision.domain.presence import Candidate, PresenceSession, Sighting, TagPosition
 
 # The two-key form of advisory locks is a key space of its own; class 2 is "a tag's presence".
 _TAG_LOCK_CLASS = 2
 LOCK_BUCKETS = 1024
-_candidates = msgspec.json.Decoder(list[Candidate])
 
 _SESSION_COLUMNS_OF_P = (
     "p.id, p.tag_id, p.device_id, p.day, p.started_at, p.ended_at, p.samples_count,"
@@ -37,6 +36,20 @@ class PostgresPresenceStore:
             "SELECT pg_advisory_xact_lock(%s, k) FROM unnest(%b::int[]) AS k",
             [_TAG_LOCK_CLASS, buckets],
         )
+
+    async def claim(self) -> tuple[int | None, int]:
+        async with self._conn.cursor(row_factory=tuple_row) as cur:
+            await cur.execute("SELECT last_xact FROM presence_writer FOR UPDATE")
+            previous = await cur.fetchone()
+            # The row comes back if someone emptied the table: the claim then names no one.
+            await cur.execute(
+                "INSERT INTO presence_writer (id, last_xact) VALUES (true, txid_current())"
+                " ON CONFLICT (id) DO UPDATE SET last_xact = excluded.last_xact"
+                " RETURNING last_xact"
+            )
+            mine = await cur.fetchone()
+        assert mine is not None  # RETURNING of a one-row upsert
+        return (None if previous is None else previous[0]), int(mine[0])
 
     async def sessions_near(
         self, sightings: Sequence[Sighting], gap: timedelta
@@ -112,37 +125,199 @@ class PostgresPresenceStore:
                 ],
             )
 
-    async def positions(self, tag_ids: Iterable[int]) -> Mapping[int, TagPosition]:
-        cursor = await self._conn.execute(
-            "SELECT tag_id, device_id, since, last_seen_at, confidence, candidates::text"
-            " AS candidates FROM tag_positions WHERE tag_id = ANY(%b)",
-            [sorted(set(tag_ids))],
+    async def extend_sessions(
+        self, runs: Sequence[PresenceSession], gap: timedelta
+    ) -> Sequence[tuple[int, int]]:
+        if not runs:
+            return []
+        await _copy(
+            self._conn,
+            _RUNS,
+            [
+                (
+                    r.tag_id,
+                    r.device_id,
+                    r.day,
+                    r.started_at,
+                    r.ended_at,
+                    r.samples_count,
+                    r.rssi_sum,
+                    r.rssi_max,
+                )
+                for r in runs
+            ],
         )
-        return {
-            row["tag_id"]: TagPosition(
-                **(row | {"candidates": tuple(_candidates.decode(row["candidates"]))})
+        async with self._conn.cursor(row_factory=tuple_row, binary=True) as cur:
+            await cur.execute(_EXTEND_SESSIONS, {"gap": gap})
+            late = [(int(tag_id), int(device_id)) for tag_id, device_id in await cur.fetchall()]
+        await self._conn.execute("TRUNCATE presence_runs_stage")
+        return late
+
+    async def positions(self, tag_ids: Iterable[int]) -> Mapping[int, TagPosition]:
+        wanted = ",".join(map(str, sorted(set(tag_ids))))
+        async with self._conn.cursor(row_factory=tuple_row, binary=True) as cur:
+            await cur.execute(
+                "SELECT tag_id, device_id, since, last_seen_at, confidence,"
+                " candidate_device_ids, candidate_rssi, candidate_seen_at"
+                " FROM tag_positions WHERE tag_id = ANY(string_to_array(%s, ',')::bigint[])",
+                [wanted],
             )
-            for row in await cursor.fetchall()
-        }
+            return {
+                tag_id: TagPosition(
+                    tag_id=tag_id,
+                    device_id=device_id,
+                    since=since,
+                    last_seen_at=last_seen_at,
+                    confidence=confidence,
+                    candidates=tuple(
+                        Candidate(device_id=d, rssi=r, last_seen_at=t)
+                        for d, r, t in zip(devices, rssi, seen, strict=True)
+                    ),
+                )
+                for (
+                    tag_id,
+                    device_id,
+                    since,
+                    last_seen_at,
+                    confidence,
+                    devices,
+                    rssi,
+                    seen,
+                ) in await cur.fetchall()
+            }
 
     async def save_positions(self, positions: Iterable[TagPosition]) -> None:
         rows = sorted(positions, key=lambda p: p.tag_id)
         if not rows:
             return
-        await self._conn.execute(
-            "INSERT INTO tag_positions (tag_id, device_id, since, last_seen_at, confidence,"
-            " candidates)"
-            " SELECT * FROM unnest(%b::bigint[], %b::bigint[], %b::timestamptz[],"
-            "   %b::timestamptz[], %b::float8[], %b::jsonb[])"
-            " ON CONFLICT (tag_id) DO UPDATE SET device_id = excluded.device_id,"
-            "   since = excluded.since, last_seen_at = excluded.last_seen_at,"
-            "   confidence = excluded.confidence, candidates = excluded.candidates",
+        await _copy(
+            self._conn,
+            _POSITIONS,
+            [(p.tag_id, p.device_id, p.since, p.last_seen_at, p.confidence) for p in rows],
+        )
+        await _copy(
+            self._conn,
+            _CANDIDATES,
             [
-                [p.tag_id for p in rows],
-                [p.device_id for p in rows],
-                [p.since for p in rows],
-                [p.last_seen_at for p in rows],
-                [p.confidence for p in rows],
-                [msgspec.json.encode(p.candidates).decode() for p in rows],
+                (p.tag_id, i, c.device_id, c.rssi, c.last_seen_at)
+                for p in rows
+                for i, c in enumerate(p.candidates)
             ],
         )
+        await self._conn.execute(_SAVE_POSITIONS)
+        await self._conn.execute("TRUNCATE tag_positions_stage, tag_candidates_stage")
+
+
+class _Stage(msgspec.Struct, frozen=True):
+    """A temporary table a batch is copied into (binary COPY: rows are formatted in C,
+    where array parameters would be dumped element by element in Python)."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+
+    @property
+    def create(self) -> str:
+        columns = ", ".join(f"{c} {t}" for c, t in self.columns)
+        return f"CREATE TEMP TABLE IF NOT EXISTS {self.name} ({columns}) ON COMMIT DELETE ROWS"
+
+    @property
+    def copy(self) -> str:
+        columns = ", ".join(c for c, _ in self.columns)
+        return f"COPY {self.name} ({columns}) FROM STDIN (FORMAT BINARY)"
+
+
+_RUNS = _Stage(
+    "presence_runs_stage",
+    (
+        ("tag_id", "int8"),
+        ("device_id", "int8"),
+        ("day", "date"),
+        ("started_at", "timestamptz"),
+        ("ended_at", "timestamptz"),
+        ("samples_count", "int4"),
+        ("rssi_sum", "int8"),
+        ("rssi_max", "int2"),
+    ),
+)
+_POSITIONS = _Stage(
+    "tag_positions_stage",
+    (
+        ("tag_id", "int8"),
+        ("device_id", "int8"),
+        ("since", "timestamptz"),
+        ("last_seen_at", "timestamptz"),
+        ("confidence", "float8"),
+    ),
+)
+_CANDIDATES = _Stage(
+    "tag_candidates_stage",
+    (
+        ("tag_id", "int8"),
+        ("ord", "int4"),
+        ("device_id", "int8"),
+        ("rssi", "float8"),
+        ("seen_at", "timestamptz"),
+    ),
+)
+
+
+async def _copy(
+    conn: psycopg.AsyncConnection[DictRow], stage: _Stage, rows: Sequence[tuple[object, ...]]
+) -> None:
+    await conn.execute(stage.create)
+    async with conn.cursor() as cur, cur.copy(stage.copy) as copy:
+        copy.set_types([t for _, t in stage.columns])
+        for row in rows:
+            await copy.write_row(row)
+
+
+# One statement for the usual batch: each run finds its (tag, gateway)'s latest session by one
+# probe of presence_sessions_pair, then either extends it in place or is added as a session of
+# its own; runs older than their latest session come back for the general merge.
+_EXTEND_SESSIONS = """
+WITH l AS (
+    SELECT r.*, s.id AS latest_id, s.day AS latest_day, s.started_at AS latest_start,
+        s.ended_at AS latest_end
+    FROM presence_runs_stage r LEFT JOIN LATERAL (
+        SELECT p.id, p.day, p.started_at, p.ended_at FROM presence_sessions p
+        WHERE p.tag_id = r.tag_id AND p.device_id = r.device_id
+        ORDER BY p.started_at DESC LIMIT 1
+    ) s ON true
+), extended AS (
+    UPDATE presence_sessions p SET
+        ended_at = greatest(p.ended_at, l.ended_at),
+        samples_count = p.samples_count + l.samples_count,
+        rssi_sum = p.rssi_sum + l.rssi_sum,
+        rssi_max = greatest(p.rssi_max, l.rssi_max)
+    FROM l
+    WHERE p.id = l.latest_id AND l.day = l.latest_day AND l.started_at >= l.latest_start
+        AND l.started_at <= l.latest_end + %(gap)s
+), added AS (
+    INSERT INTO presence_sessions (tag_id, device_id, day, started_at, ended_at, samples_count,
+        rssi_sum, rssi_max)
+    SELECT tag_id, device_id, day, started_at, ended_at, samples_count, rssi_sum, rssi_max
+    FROM l
+    WHERE l.latest_id IS NULL OR l.day > l.latest_day
+        OR (l.day = l.latest_day AND l.started_at > l.latest_end + %(gap)s)
+)
+SELECT tag_id, device_id FROM l
+WHERE l.day < l.latest_day OR (l.day = l.latest_day AND l.started_at < l.latest_start)
+"""
+
+_SAVE_POSITIONS = """
+WITH c AS (
+    SELECT tag_id, array_agg(device_id ORDER BY ord) AS devices,
+        array_agg(rssi ORDER BY ord) AS rssi, array_agg(seen_at ORDER BY ord) AS seen
+    FROM tag_candidates_stage GROUP BY tag_id
+)
+INSERT INTO tag_positions (tag_id, device_id, since, last_seen_at, confidence,
+    candidate_device_ids, candidate_rssi, candidate_seen_at)
+SELECT u.tag_id, u.device_id, u.since, u.last_seen_at, u.confidence,
+    coalesce(c.devices, '{}'), coalesce(c.rssi, '{}'), coalesce(c.seen, '{}')
+FROM tag_positions_stage u LEFT JOIN c ON c.tag_id = u.tag_id
+ORDER BY u.tag_id
+ON CONFLICT (tag_id) DO UPDATE SET device_id = excluded.device_id, since = excluded.since,
+    last_seen_at = excluded.last_seen_at, confidence = excluded.confidence,
+    candidate_device_ids = excluded.candidate_device_ids,
+    candidate_rssi = excluded.candidate_rssi, candidate_seen_at = excluded.candidate_seen_at
+"""
