@@ -11,7 +11,7 @@ import hashlib
 import logging
 import socket
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -34,6 +34,11 @@ MAX_BATCH_READINGS = 5000
 # the usual size: the per-batch costs (locks, statements, commit) are shared by more readings.
 BEHIND_BATCH_FACTOR = 4
 LINGER_SECONDS = 0.1
+# A receipt is forgotten only once its message's acknowledgement has been on its way this
+# long over a connection that is still up: an acknowledgement lost with its connection (a
+# broker restart, a SIGKILL) brings the message back as a redelivery, which must find its
+# receipt. Receipts of connections lost meanwhile stay until the periodic prune (a day).
+RECEIPT_GRACE_SECONDS = 120.0
 IDLE_FLUSH_SECONDS = 0.01
 # On SIGTERM: keep storing what the broker still has in flight for us until it pauses this
 # long, for at most DRAIN_SECONDS; whatever is left stays unacknowledged and is delivered
@@ -103,8 +108,9 @@ class IngestWorker:
         self._prefix = rtls_prefix(settings)
         self._client_id = default_client_id(settings)
         self._log = RateLimitedLog()
-        # Receipts of messages acknowledged since the last batch, forgotten with the next one.
-        self._acknowledged: list[bytes] = []
+        # Receipts of acknowledged messages, (when, on which connection, fingerprint), in the
+        # order acknowledged; forgotten with a later batch once RECEIPT_GRACE_SECONDS passed.
+        self._acknowledged: deque[tuple[float, int, bytes]] = deque()
 
     def _subscriber(self) -> MqttSubscriber:
         s = self._settings
@@ -158,7 +164,11 @@ class IngestWorker:
                         await self._finish(subscriber, *storing)
                         storing = None
                     if batch:
-                        storing = (batch, asyncio.create_task(self._store(batch, stop)))
+                        forget = self._receipts_to_forget(subscriber.generation)
+                        storing = (
+                            batch,
+                            asyncio.create_task(self._store(batch, stop, forget)),
+                        )
                     self._metrics.queue_depth.set(subscriber.queue_depth)
                 if storing is not None:
                     await self._finish(subscriber, *storing)
@@ -210,7 +220,9 @@ class IngestWorker:
         for item in batch:
             acked = subscriber.ack(item.inbound)
             if acked and item.delivery and needs_receipt(item.delivery):
-                self._acknowledged.append(item.delivery.fingerprint)
+                self._acknowledged.append(
+                    (time.monotonic(), subscriber.generation, item.delivery.fingerprint)
+                )
 
     async def _collect(self, subscriber: MqttSubscriber, stop: asyncio.Event) -> list[Received]:
         """Gather a batch: up to ``max_batch_readings`` readings (up to
@@ -275,7 +287,25 @@ class IngestWorker:
         )
         return Received(inbound=inbound, delivery=delivery, rejections=rejections)
 
-    async def _store(self, batch: list[Received], stop: asyncio.Event) -> bool:
+    def _receipts_to_forget(self, generation: int) -> list[bytes]:
+        """The receipts whose acknowledgement surely reached the broker: sent at least
+        RECEIPT_GRACE_SECONDS ago on the connection still in use. Those of an earlier
+        connection are let go without forgetting them (their acknowledgement may have been
+        lost with it); the prune removes them later."""
+        forget: list[bytes] = []
+        now = time.monotonic()
+        while self._acknowledged:
+            at, acked_on, fingerprint = self._acknowledged[0]
+            if acked_on == generation and now - at < RECEIPT_GRACE_SECONDS:
+                break
+            self._acknowledged.popleft()
+            if acked_on == generation:
+                forget.append(fingerprint)
+        return forget
+
+    async def _store(
+        self, batch: list[Received], stop: asyncio.Event, forget: list[bytes] | None = None
+    ) -> bool:
         """Store the batch, retrying while the database is away; False if stopped first (the
         messages stay unacknowledged, and the broker delivers them again)."""
         deliveries = [item.delivery for item in batch if item.delivery is not None]
@@ -284,9 +314,8 @@ class IngestWorker:
             started = time.perf_counter()
             try:
                 report = await self._container.ingest_gateway_messages().execute(
-                    deliveries, acknowledged=self._acknowledged
+                    deliveries, acknowledged=forget or ()
                 )
-                self._acknowledged = []
                 break
             except StorageError as exc:
                 self._metrics.storage_errors.inc()
