@@ -324,7 +324,7 @@ def simulate(
         err=as_json,
     )
     if cameras:
-        click.echo(f"  and {cameras} cameras under {options.cambus_prefix}/")
+        click.echo(f"  and {cameras} cameras under {options.cambus_prefix}/", err=as_json)
     try:
         summary = asyncio.run(_simulate_until_interrupted(options, quiet=as_json))
     except ConnectionError as exc:
