@@ -362,4 +362,4 @@ async def test_without_mqtt_an_uplink_is_a_clear_503(client: AsyncTestClient) ->
     root = await headers_of(client)
     camera = (await client.post(CAMERAS, json={"name": "Cam", "code": "c1"}, headers=root)).json()
     refused = await client.post(f"{CAMERAS}{camera['id']}/uplink/start", json={}, headers=root)
-    assert (refused.status_code, refused.json()["code"]) == (503, "cambus_disabled")
+    assert (refused.status_code, refused.json()["code"]) == (409, "cambus_disabled")

@@ -66,7 +66,8 @@ _STATUS_BY_CODE = {
     "not_a_camera": HTTP_400_BAD_REQUEST,
     # cam-bus uplinks: the original's 400 for a camera missing what an uplink needs.
     "uplink_not_configured": HTTP_400_BAD_REQUEST,
-    "cambus_disabled": HTTP_503_SERVICE_UNAVAILABLE,
+    # A deployment that does not publish to cam-bus: the request conflicts with its setup.
+    "cambus_disabled": HTTP_409_CONFLICT,
     # Uploads (docs/api.md, media): too big, or not an image we take.
     "image_too_large": HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     "unsupported_image_type": HTTP_415_UNSUPPORTED_MEDIA_TYPE,

@@ -136,7 +136,7 @@ class CamerasController(Controller):
         """Ask cam-bus to uplink the camera's stream to its media shard for ``ttl_seconds``
         (default CAMBUS_UPLINK_TTL_SECONDS); calling it again before ``expires_at`` renews
         it, and one not renewed in time is stopped. The answer adds the ``viewer_urls``.
-        ``400 uplink_not_configured`` when the camera has no media host, ``503
+        ``400 uplink_not_configured`` when the camera has no media host, ``409
         cambus_disabled`` when publishing to cam-bus is off."""
         ttl = None if data is None else data.ttl_seconds
         return UplinkOrderRead.of(await start_uplink.execute(device_id, ttl))
