@@ -35,6 +35,7 @@ from securityvision.domain.sites import NewBuilding, NewFloor, NewFloorPlan
 from securityvision.entrypoints.camera_worker import CameraWorker
 from securityvision.entrypoints.doctor import doctor
 from securityvision.entrypoints.http import create_app
+from securityvision.entrypoints.http.transport import KEEP_ALIVE_SECONDS, NoDelayH11Protocol
 from securityvision.entrypoints.logs import configure_logging
 from securityvision.entrypoints.progress import steps, watched
 from securityvision.entrypoints.simulate import SimulationOptions, run_simulation, simulate
@@ -224,7 +225,15 @@ async def _serve_dev(settings: Settings, host: str, port: int, simulate: bool) -
             )
             background.append(asyncio.create_task(run_simulation(options, stop=stop)))
         app = create_app(container, manage_storage=False)
-        config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on")
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            lifespan="on",
+            http=NoDelayH11Protocol,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
         click.echo(f"API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
         await _QuietServer(config).serve()
     finally:
@@ -368,6 +377,8 @@ def serve(host: str, port: int, workers: int, shutdown_timeout: int) -> None:
         workers=workers,
         log_config=None,
         proxy_headers=True,
+        http=NoDelayH11Protocol,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         # Event streams never end by themselves: without a limit they would hold the
         # shutdown forever. Clients reconnect (to another replica) on their own.
         timeout_graceful_shutdown=shutdown_timeout,
