@@ -175,8 +175,8 @@ class _FailingCommit(InMemoryUnitOfWork):
 
 
 class _StorageFailingCommits(InMemoryStorage):
-    def unit_of_work(self) -> InMemoryUnitOfWork:
-        return _FailingCommit(self)
+    def unit_of_work(self, *, read_only: bool = False) -> InMemoryUnitOfWork:
+        return _FailingCommit(self, read_only=read_only)
 
 
 async def test_a_change_that_does_not_commit_leaves_no_publication_behind(

@@ -34,7 +34,7 @@ class RecordingUvicorn(H11Protocol):
 
 
 class RecordingOurs(NoDelayH11Protocol):
-    def connection_made(self, transport: asyncio.Transport) -> None:
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         _record("ours", transport)
 

@@ -807,8 +807,9 @@ class InMemoryUnitOfWork:
     """Works on a copy of the state and publishes it on ``commit()``; leaving the block
     without committing discards the copy, like a rolled-back transaction."""
 
-    def __init__(self, storage: "InMemoryStorage") -> None:
+    def __init__(self, storage: "InMemoryStorage", *, read_only: bool = False) -> None:
         self._storage = storage
+        self._read_only = read_only
         self.committed = False
 
     async def __aenter__(self) -> Self:
@@ -855,6 +856,8 @@ class InMemoryUnitOfWork:
         del self._working
 
     async def commit(self) -> None:
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot write or commit")
         self._storage.state = self._working
         self.committed = True
         self._storage.event_bus.deliver(self.events.pending)
@@ -894,8 +897,8 @@ class InMemoryStorage:
     def locks(self) -> InMemoryLocks:
         return self._locks
 
-    def unit_of_work(self) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(self)
+    def unit_of_work(self, *, read_only: bool = False) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self, read_only=read_only)
 
     def event_source(self) -> InMemoryEventBus:
         return self.event_bus

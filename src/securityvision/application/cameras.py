@@ -197,7 +197,7 @@ class ListCameraEvents:
         self._uow = uow
 
     async def execute(self, device_id: int, *, limit: int = 100) -> list[DeviceEvent]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             await _camera(uow, device_id)
             return list(
                 await uow.device_events.list_for_device(

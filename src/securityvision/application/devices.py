@@ -415,7 +415,7 @@ class ListDeviceStatuses:
 
     async def execute(self, *, only_gateways: bool = False) -> list[DeviceStatus]:
         kind = DeviceType.BLE_GATEWAY if only_gateways else None
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             devices = await uow.devices.list(type=kind, limit=None)
         now = self._clock.now()
         return [DeviceStatus.of(d, now, self._threshold) for d in devices]

@@ -108,7 +108,7 @@ class Authenticate:
 
     async def execute(self, token: str) -> User:
         claims = self._tokens.verify(token)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             user = await uow.users.get(claims.user_id)
         if user is None or not user.is_active:
             raise AuthenticationFailed("Could not validate credentials", code="invalid_token")

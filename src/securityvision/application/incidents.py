@@ -258,7 +258,7 @@ class ListMyIncidents:
     async def execute(
         self, actor: User, *, only_open: bool = False, skip: int = 0, limit: int = 100
     ) -> list[IncidentDetails]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             found = await uow.incidents.list_for_user(
                 actor.id, only_open=only_open, skip=skip, limit=limit
             )
@@ -431,7 +431,7 @@ class ListIncidentMessages:
     async def execute(
         self, incident_id: int, *, after_id: int | None = None, limit: int = MESSAGES_MAX_LIMIT
     ) -> list[IncidentMessage]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             if await uow.incidents.get(incident_id) is None:
                 raise incident_not_found(incident_id)
             return list(

@@ -810,7 +810,11 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    """Opens units of work. ``read_only=True`` is for use cases that only read: no transaction
+    is opened (each statement sees what is committed when it runs, and no ``BEGIN`` or
+    ``ROLLBACK`` is sent), and ``commit()`` refuses."""
+
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork: ...
 
 
 class LoginAttempts(Protocol):
@@ -867,7 +871,7 @@ class Storage(Protocol):
     @property
     def locks(self) -> Locks: ...
 
-    def unit_of_work(self) -> UnitOfWork: ...
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork: ...
 
     def event_source(self) -> "EventSource":
         """Where this store's committed live events can be listened to."""

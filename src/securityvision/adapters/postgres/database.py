@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
@@ -80,19 +81,33 @@ async def _check_unless_just_used(conn: _PooledConnection) -> None:
         await AsyncConnectionPool.check_connection(conn)
 
 
+def _read_only_conninfo(conninfo: str) -> str:
+    """The same server and account, every transaction read-only: a write on such a connection
+    fails in PostgreSQL (``25006 read_only_sql_transaction``), whatever the code asked."""
+    options = str(conninfo_to_dict(conninfo).get("options") or "")
+    return make_conninfo(conninfo, options=f"{options} -c default_transaction_read_only=on".strip())
+
+
 # Failed logins older than this are of no use to any throttle and are pruned on write.
 _LOGIN_FAILURE_RETENTION = timedelta(hours=1)
 
 
 class PostgresStorage:
-    """Owns the pool. ``open()`` is the entrypoint's job, never done at construction, so
-    building the container touches no network."""
+    """Owns the pools. ``open()`` is the entrypoint's job, never done at construction, so
+    building the container touches no network.
+
+    Two pools: one for transactions, and one of autocommit connections on which PostgreSQL
+    refuses writes, for what only reads (``read_only=True``). A read there costs its statements
+    alone: no ``BEGIN`` before them and no ``ROLLBACK``/``COMMIT`` after, two of the ~11 round
+    trips of a polled ``GET`` (authentication and the handler each read). The read pool keeps
+    no idle connection it does not need (``min_size`` 0)."""
 
     def __init__(self, conninfo: str, *, min_size: int = 1, max_size: int = 10) -> None:
         self._conninfo = conninfo
         self._min_size = min_size
         self._max_size = max_size
         self._pool: AsyncConnectionPool[_PooledConnection] | None = None
+        self._read_pool: AsyncConnectionPool[_PooledConnection] | None = None
         self._login_attempts = PostgresLoginAttempts(self)
         self._locks = PostgresLocks(conninfo)
 
@@ -105,7 +120,7 @@ class PostgresStorage:
         return self._locks
 
     async def open(self) -> None:
-        """Open a fresh pool (a closed storage may be opened again)."""
+        """Open fresh pools (a closed storage may be opened again)."""
         if self._pool is not None:
             return
         pool: AsyncConnectionPool[_PooledConnection] = AsyncConnectionPool(
@@ -118,23 +133,43 @@ class PostgresStorage:
             connection_class=_PooledConnection,
             name="securityvision",
         )
+        read_pool: AsyncConnectionPool[_PooledConnection] = AsyncConnectionPool(
+            _read_only_conninfo(self._conninfo),
+            min_size=0,
+            max_size=self._max_size,
+            open=False,
+            check=_check_unless_just_used,
+            kwargs={"row_factory": dict_row, "autocommit": True},
+            connection_class=_PooledConnection,
+            name="securityvision-read",
+        )
         try:
             await pool.open(wait=True, timeout=10.0)
         except PoolTimeout as exc:
             await pool.close()
             raise StorageError("PostgreSQL did not accept connections in time") from exc
-        self._pool = pool
+        await read_pool.open()
+        self._pool, self._read_pool = pool, read_pool
 
     async def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
+        pools = (self._pool, self._read_pool)
+        self._pool = self._read_pool = None
+        for pool in pools:
+            if pool is not None:
+                await pool.close()
 
     @property
     def pool(self) -> AsyncConnectionPool[_PooledConnection]:
         if self._pool is None:
             raise StorageError("the PostgreSQL storage is not open")
         return self._pool
+
+    def _pool_for(self, *, read_only: bool) -> AsyncConnectionPool[_PooledConnection]:
+        if not read_only:
+            return self.pool
+        if self._read_pool is None:
+            raise StorageError("the PostgreSQL storage is not open")
+        return self._read_pool
 
     async def ping(self) -> None:
         async with self.connection() as conn:
@@ -157,14 +192,15 @@ class PostgresStorage:
             )
         return []
 
-    def unit_of_work(self) -> "PostgresUnitOfWork":
-        return PostgresUnitOfWork(self)
+    def unit_of_work(self, *, read_only: bool = False) -> "PostgresUnitOfWork":
+        return PostgresUnitOfWork(self, read_only=read_only)
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Connection]:
-        """A pooled connection; driver failures leave as ``StorageError``."""
+    async def connection(self, *, read_only: bool = False) -> AsyncIterator[Connection]:
+        """A pooled connection, committed at the end of the block (rolled back on an error);
+        ``read_only``: one of the read pool's. Driver failures leave as ``StorageError``."""
         try:
-            async with self.pool.connection(timeout=10.0) as conn:
+            async with self._pool_for(read_only=read_only).connection(timeout=10.0) as conn:
                 try:
                     yield conn
                 finally:
@@ -172,29 +208,35 @@ class PostgresStorage:
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise StorageError(f"PostgreSQL unavailable: {type(exc).__name__}") from exc
 
-    async def acquire(self) -> Connection:
+    async def acquire(self, *, read_only: bool = False) -> Connection:
         """A connection for a unit of work, which must hand it back with ``release``."""
         try:
-            return await self.pool.getconn(timeout=10.0)
+            return await self._pool_for(read_only=read_only).getconn(timeout=10.0)
         except PoolTimeout as exc:
             raise StorageError("no PostgreSQL connection available") from exc
 
-    async def release(self, conn: Connection) -> None:
+    async def release(self, conn: Connection, *, read_only: bool = False) -> None:
         if not isinstance(conn, _PooledConnection):
             raise TypeError("not a connection of this storage's pool")
         conn.returned_at = time.monotonic()
-        await self.pool.putconn(conn)
+        await self._pool_for(read_only=read_only).putconn(conn)
+
+
+def _read_only() -> RuntimeError:
+    return RuntimeError("a read-only unit of work cannot write or commit")
 
 
 class PostgresUnitOfWork:
-    """One transaction on one pooled connection; rolled back unless ``commit()`` was called."""
+    """One transaction on one pooled connection; rolled back unless ``commit()`` was called.
+    Read-only: autocommit reads on a connection of the read pool, where writes fail."""
 
-    def __init__(self, storage: PostgresStorage) -> None:
+    def __init__(self, storage: PostgresStorage, *, read_only: bool = False) -> None:
         self._storage = storage
+        self._read_only = read_only
         self.committed = False
 
     async def __aenter__(self) -> Self:
-        self._conn = await self._storage.acquire()
+        self._conn = await self._storage.acquire(read_only=self._read_only)
         self.users = PostgresUserRepository(self._conn)
         self.events = PostgresEventLog(self._conn)
         self.people = PostgresPersonRepository(self._conn)
@@ -237,11 +279,15 @@ class PostgresUnitOfWork:
             if not self.committed and not self._conn.closed:
                 await self._conn.rollback()
         finally:
-            await self._storage.release(self._conn)
+            await self._storage.release(self._conn, read_only=self._read_only)
         if isinstance(exc, psycopg.OperationalError):
             raise StorageError(f"PostgreSQL unavailable: {type(exc).__name__}") from exc
+        if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
+            raise _read_only() from exc
 
     async def commit(self) -> None:
+        if self._read_only:
+            raise _read_only()
         try:
             await self._conn.commit()
         except psycopg.Error as exc:

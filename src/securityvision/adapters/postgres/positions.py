@@ -51,6 +51,6 @@ class PostgresPositionQueries:
             "group_id": where.group_id,
             "only_active": where.only_active_people,
         }
-        async with self._storage.connection() as conn:
+        async with self._storage.connection(read_only=True) as conn:
             cursor = await conn.execute(_CURRENT, params)
             return [PositionView(**row) for row in await cursor.fetchall()]

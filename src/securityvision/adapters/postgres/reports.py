@@ -415,7 +415,7 @@ class PostgresReportQueries:
         } | extra
 
     async def _rows(self, query: str, params: dict[str, Any]) -> list[DictRow]:
-        async with self._storage.connection() as conn:
+        async with self._storage.connection(read_only=True) as conn:
             cursor = await conn.execute(query.encode(), params)
             return await cursor.fetchall()
 

@@ -28,7 +28,9 @@ KEEP_ALIVE_SECONDS = 65
 class NoDelayH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with Nagle's algorithm off on the accepted connection."""
 
-    def connection_made(self, transport: asyncio.Transport) -> None:
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if not isinstance(transport, asyncio.Transport):
+            raise TypeError(f"HTTP needs a stream transport, not {type(transport).__name__}")
         no_delay(transport)
         super().connection_made(transport)
 
