@@ -684,21 +684,21 @@ class _Base:
         return window
 
     async def person_name(self, person_id: int) -> str:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             person = await uow.people.get(person_id)
         if person is None:
             raise NotFound(f"person {person_id} not found", code="person_not_found")
         return person.full_name
 
     async def device_name(self, device_id: int) -> str:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             device = await uow.devices.get(device_id)
         if device is None:
             raise NotFound(f"device {device_id} not found", code="device_not_found")
         return device.name
 
     async def building_name(self, building_id: int) -> str:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             building = await uow.buildings.get(building_id)
         if building is None:
             raise NotFound(f"building {building_id} not found", code="building_not_found")
