@@ -163,6 +163,12 @@ class Payloads:
     times a second would send. Every message's time is later than the one before, by a
     microsecond at least, so every reading is a new (tag, time, gateway) and is stored.
 
+    With ``neighbours`` K > 0, a site where tags stay put: window ``w`` is heard only by the K
+    gateways ``w % gateways`` … ``w % gateways + K - 1`` (each gateway goes round its own
+    windows only), so a (tag, gateway) pair is heard again within seconds and extends its
+    session, where the default (every gateway hears every tag) makes every reading a new
+    session — presence's worst case.
+
     The documented format is built from byte templates (~2 µs a message) so the generator
     steals little CPU from the worker; the other formats go through the simulator's encoders.
     """
@@ -175,6 +181,7 @@ class Payloads:
         tags: Sequence[str],
         gateways: int,
         per_message: int,
+        neighbours: int = 0,
         seed: int = 7,
     ) -> None:
         if len(tags) % per_message:
@@ -185,6 +192,15 @@ class Payloads:
         self._per_message = per_message
         self._windows = len(tags) // per_message
         self._spread = max(1, self._windows // gateways)
+        # Each gateway's windows, when tags are heard by their neighbourhood only.
+        self._heard: list[list[int]] | None = None
+        if neighbours > 0:
+            self._heard = [
+                [w for w in range(self._windows) if (g - w) % gateways < neighbours]
+                for g in range(gateways)
+            ]
+            if any(not windows for windows in self._heard):
+                raise ValueError("too few tags for every gateway to hear some")
         draws = random.Random(seed)
         self._rssi = [
             [draws.randint(-90, -50) for _ in range(per_message)] for _ in range(self._windows)
@@ -219,7 +235,11 @@ class Payloads:
         m = self._count
         self._count += 1
         gateway = m % len(self._gateways)
-        window = (m // len(self._gateways) + gateway * self._spread) % self._windows
+        if self._heard is None:
+            window = (m // len(self._gateways) + gateway * self._spread) % self._windows
+        else:
+            heard = self._heard[gateway]
+            window = heard[(m // len(self._gateways)) % len(heard)]
         self._last = max(now_us(), self._last + 1)
         at = moment(self._last)
         if self.payload_format == "readings":
@@ -261,6 +281,7 @@ class Load:
     per_message: int
     rate: float
     seconds: float
+    neighbours: int = 0
 
 
 def generate(
@@ -283,6 +304,7 @@ def generate(
         tags=load.tags,
         gateways=load.gateways,
         per_message=load.per_message,
+        neighbours=load.neighbours,
     )
     per_publication = payloads.readings_per_publication
     client = paho.Client(
@@ -1049,6 +1071,7 @@ class WorkerBench:
             per_message=self.args.readings_per_message,
             rate=rate,
             seconds=seconds,
+            neighbours=self.args.neighbours,
         )
 
     def _warm_up(self) -> None:
@@ -1193,6 +1216,7 @@ def run_reference(args: argparse.Namespace, broker: Broker, tags: Sequence[str])
                 per_message=args.readings_per_message,
                 rate=args.reference_rate,
                 seconds=args.reference_duration,
+                neighbours=args.neighbours,
             )
             print(f"reference: per-row consumer under {load.rate:,.0f} readings/s")
             with LoadRun(load) as run:
@@ -1331,7 +1355,9 @@ def report(
     print(f"worker: {machine.worker}")
     print(
         f"format {args.format}, {args.readings_per_message} readings/message,"
-        f" {args.gateways} gateways, QoS 1"
+        f" {args.gateways} gateways"
+        + (f", each tag heard by {args.neighbours} of them" if args.neighbours else "")
+        + ", QoS 1"
     )
     print()
     print(
@@ -1428,6 +1454,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--readings-per-message", type=int, default=100)
     parser.add_argument("--gateways", type=int, default=50)
     parser.add_argument("--tags", type=int, default=20000, help="registered tags (at least)")
+    parser.add_argument(
+        "--neighbours",
+        type=int,
+        default=0,
+        metavar="K",
+        help="each tag heard by K neighbouring gateways only (0: by every gateway, every"
+        " reading a new session)",
+    )
     parser.add_argument("--reference-rate", type=float, default=20000.0)
     parser.add_argument("--reference-duration", type=float, default=20.0)
     parser.add_argument("--skip-reference", action="store_true")

@@ -127,3 +127,33 @@ def test_a_profile_is_summarized_per_thread_as_shares_of_wall_time(tmp_path: Pat
     # on every sample of its thread: says nothing
     assert not any("run (securityvision/w.py)" in line for line in lines)
     assert "  paho: busy 10% of the time" in lines
+
+
+def test_with_neighbours_each_tag_is_heard_by_its_neighbouring_gateways_only() -> None:
+    tags, gateways, neighbours = 1000, 5, 2
+    load = ingest.Payloads(
+        prefix=PREFIX,
+        payload_format="readings",
+        tags=[ingest.load_tag(i) for i in range(tags)],
+        gateways=gateways,
+        per_message=100,
+        neighbours=neighbours,
+    )
+    heard_by: dict[str, set[object]] = {}
+    for _ in range(200):
+        [(topic, payload)] = load.next()
+        message = decoded(topic, payload)
+        for reading in message.observations:
+            heard_by.setdefault(reading.tag_mac, set()).add(message.gateway_key)
+    assert len(heard_by) == tags  # every tag is heard
+    assert {len(g) for g in heard_by.values()} == {neighbours}
+    # One window for five gateways: some gateway would hear no tag.
+    with pytest.raises(ValueError, match="too few tags"):
+        ingest.Payloads(
+            prefix=PREFIX,
+            payload_format="readings",
+            tags=[ingest.load_tag(i) for i in range(100)],
+            gateways=gateways,
+            per_message=100,
+            neighbours=1,
+        )
