@@ -252,10 +252,17 @@ class ReportsController(Controller):
         device_id: FromQuery[int | None] = None,
         max_events: MaxEvents = 500,
     ) -> PersonAlerts:
-        """The person's alerts (30 days): zero until alert events exist."""
-        del event_type, device_id, max_events
+        """The person's alert events opened in the window (30 days): total, first and last,
+        per type and gateway, and the newest ``max_events`` of them; ``event_type`` and
+        ``device_id`` narrow them all. ``min_duration_seconds`` is accepted (the front end
+        sends it) and ignored: alerts are not sessions."""
         return await reports.person_alerts.execute(
-            person_id, from_ts=usage.from_ts, to_ts=usage.to_ts
+            person_id,
+            from_ts=usage.from_ts,
+            to_ts=usage.to_ts,
+            event_type=event_type,
+            device_id=device_id,
+            max_events=max_events,
         )
 
     @get("/gateways/usage-summary")
@@ -320,7 +327,8 @@ class ReportsController(Controller):
         reports: NamedDependency[Reports],
         period: NamedDependency[Period],
     ) -> AlertsSummary:
-        """Alerts at the gateway (30 days): zero until alert events exist."""
+        """Alert events opened at the gateway in the window (30 days), in total and per
+        type."""
         return await reports.alerts_summary.execute("gateway", device_id, **period.bounds())
 
     @get("/buildings/{building_id:int}/summary")
@@ -367,7 +375,8 @@ class ReportsController(Controller):
         reports: NamedDependency[Reports],
         period: NamedDependency[Period],
     ) -> AlertsSummary:
-        """Alerts in the building (30 days): zero until alert events exist."""
+        """Alert events opened at the building's gateways in the window (30 days), in total
+        and per type."""
         return await reports.alerts_summary.execute("building", building_id, **period.bounds())
 
 
@@ -377,5 +386,6 @@ class DashboardController(Controller):
 
     @get("/summary")
     async def summary(self, reports: NamedDependency[Reports]) -> DashboardSummary:
-        """Register counts and gateways online; alert counts are 0 until alerts exist."""
+        """Register counts, gateways online, active alert rules and the alert events
+        opened in the last 24 hours."""
         return await reports.dashboard.execute()
