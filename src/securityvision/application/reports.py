@@ -12,7 +12,7 @@ PostgreSQL, the same arithmetic in Python in memory); the use cases here pick wi
 defaults and shapes, and round, so both adapters answer identically.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal, Protocol, TypeVar
 
@@ -832,20 +832,19 @@ def _one(rows: Sequence[UsageTotals]) -> UsageTotals:
     )
 
 
-def _hour_of_day_buckets(rows: Sequence[HourOfDayBucket]) -> list[HourBucket]:
+_Bucket = TypeVar("_Bucket", bound=msgspec.Struct)
+
+
+def _buckets(rows: Iterable[TimeBucket | HourOfDayBucket], kind: type[_Bucket]) -> list[_Bucket]:
+    """The port's buckets in a report's shape: the fields ``kind`` has, taken from each row,
+    its dwell to the millisecond."""
+    fields = [f for f in kind.__struct_fields__ if f != "total_dwell_seconds"]
     return [
-        HourBucket(
-            hour=r.hour,
+        kind(
+            **{f: getattr(r, f) for f in fields},
             total_dwell_seconds=_dwell(r.total_dwell_seconds),
-            sessions_count=r.sessions_count,
         )
         for r in rows
-    ]
-
-
-def _time_buckets(rows: Sequence[TimeBucket]) -> list[TimeBucket]:
-    return [
-        msgspec.structs.replace(r, total_dwell_seconds=_dwell(r.total_dwell_seconds)) for r in rows
     ]
 
 
@@ -1111,14 +1110,7 @@ class ReportPersonCalendar(_Base):
             from_ts=window.from_ts,
             to_ts=window.to_ts,
             granularity=granularity,
-            buckets=[
-                CalendarBucket(
-                    bucket_start=r.bucket_start,
-                    total_dwell_seconds=_dwell(r.total_dwell_seconds),
-                    sessions_count=r.sessions_count,
-                )
-                for r in rows
-            ],
+            buckets=_buckets(rows, CalendarBucket),
         )
 
 
@@ -1144,7 +1136,7 @@ class ReportPersonHourOfDay(_Base):
             person_full_name=name,
             from_ts=window.from_ts,
             to_ts=window.to_ts,
-            buckets=_hour_of_day_buckets(rows),
+            buckets=_buckets(rows, HourBucket),
         )
 
 
@@ -1207,16 +1199,7 @@ class ReportPersonHourByGateway(_Base):
             person_full_name=name,
             from_ts=window.from_ts,
             to_ts=window.to_ts,
-            buckets=[
-                HourByGatewayBucket(
-                    hour=r.hour,
-                    device_id=r.device_id or 0,
-                    device_name=r.device_name,
-                    total_dwell_seconds=_dwell(r.total_dwell_seconds),
-                    sessions_count=r.sessions_count,
-                )
-                for r in rows
-            ],
+            buckets=_buckets(rows, HourByGatewayBucket),
         )
 
 
@@ -1408,16 +1391,7 @@ class ReportGatewayTimeOfDay(_Base):
             device_name=name,
             from_ts=window.from_ts,
             to_ts=window.to_ts,
-            buckets=[
-                GatewayHourBucket(
-                    hour=r.hour,
-                    total_dwell_seconds=_dwell(r.total_dwell_seconds),
-                    sessions_count=r.sessions_count,
-                    unique_people_count=r.unique_people_count,
-                    unique_tags_count=r.unique_tags_count,
-                )
-                for r in rows
-            ],
+            buckets=_buckets(rows, GatewayHourBucket),
         )
 
 
@@ -1432,7 +1406,7 @@ class ReportGatewayOccupancy(_Base):
         name = await self.device_name(device_id)
         window = self.window(from_ts, to_ts, timedelta(hours=24), finite=True, hourly=True)
         where = msgspec.structs.replace(_window_filter(window), device_id=device_id)
-        buckets = _time_buckets(await self._queries.hourly(where))
+        buckets = _buckets(await self._queries.hourly(where), TimeBucket)
         stats = await self._queries.dwell_stats(where)
         peak = None
         for bucket in buckets:
@@ -1533,7 +1507,7 @@ class ReportBuildingTimeOfDay(_Base):
         await self.building_name(building_id)
         window = self.window(from_ts, to_ts, timedelta(hours=24), finite=True, hourly=True)
         where = msgspec.structs.replace(_window_filter(window), building_id=building_id)
-        return _time_buckets(await self._queries.hourly(where))
+        return _buckets(await self._queries.hourly(where), TimeBucket)
 
 
 class ReportBuildingCalendar(_Base):
@@ -1553,7 +1527,7 @@ class ReportBuildingCalendar(_Base):
         window = self.window(from_ts, to_ts, timedelta(days=30), finite=True)
         _check_calendar(window, self._zone, granularity)
         where = msgspec.structs.replace(_window_filter(window), building_id=building_id)
-        return _time_buckets(await self._queries.calendar(where, granularity))
+        return _buckets(await self._queries.calendar(where, granularity), TimeBucket)
 
 
 class DashboardSummaryReport:
