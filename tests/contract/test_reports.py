@@ -19,6 +19,9 @@ from securityvision.adapters.postgres.reports import PostgresReportQueries
 from securityvision.application.devices import ListDeviceStatuses
 from securityvision.application.ports import Storage
 from securityvision.application.reports import (
+    AlertActivity,
+    AlertFilter,
+    AlertTally,
     ConcurrencyBucket,
     ReportQueries,
     Reports,
@@ -27,7 +30,9 @@ from securityvision.application.reports import (
     UsageFilter,
 )
 from securityvision.application.rollup import DayRollup
+from securityvision.domain.alerts import AlertEventType, AlertRuleType, NewAlertEvent, NewAlertRule
 from securityvision.domain.devices import NewDevice
+from securityvision.domain.errors import NotFound
 from securityvision.domain.people import NewPerson, NewPersonGroup
 from securityvision.domain.presence import DailyUsage, PresenceSession
 from securityvision.domain.rtls import NewTag
@@ -545,3 +550,194 @@ async def test_totals_of_several_dimensions_at_once_equal_each_dimension_alone(
             assert at_once[by] == await queries.totals(where, by, 10), (where, by)
     scoped = await queries.totals_by(scopes[5], ("device",))
     assert [row.key_id for row in scoped["device"]] == [w.g1]  # g2 is on no plan
+
+
+# --- alerts ------------------------------------------------------------------------------
+
+
+class Alerts(msgspec.Struct, kw_only=True):
+    """Alert events around the window, by name (see ``seed_alerts``)."""
+
+    other_building: int
+    g3: int
+    ids: dict[str, int]
+
+
+async def seed_alerts(storage: Storage, w: World) -> Alerts:
+    """Alert events of Ana, Bruno and the gateways, opened in, before and at the end of the
+    window; a third gateway in another building; two active rules and an inactive one."""
+    async with storage.unit_of_work() as uow:
+        other = await uow.buildings.add(NewBuilding(name="Torre B", code="TB"))
+        g3 = await uow.devices.add(
+            NewDevice(name="GW 3", mac_address="AA:BB:CC:DD:EE:03", building_id=other.id)
+        )
+        forbidden = await uow.alert_rules.add(
+            NewAlertRule(name="Proibido", rule_type=AlertRuleType.FORBIDDEN_SECTOR)
+        )
+        dwell = await uow.alert_rules.add(
+            NewAlertRule(name="Demora", rule_type=AlertRuleType.DWELL_TIME, max_dwell_seconds=60)
+        )
+        await uow.alert_rules.add(
+            NewAlertRule(name="Desligada", rule_type=AlertRuleType.DWELL_TIME, is_active=False)
+        )
+        fs, dw = AlertEventType.FORBIDDEN_SECTOR, AlertEventType.DWELL_TIME
+        specs: list[tuple[str, AlertEventType, int | None, int | None, int | None, datetime]] = [
+            # name, type, rule, (person, tag) as below, device, start
+            ("e1", fs, forbidden.id, w.ana, w.g1, at(27, 14)),
+            ("e2", dw, dwell.id, w.ana, w.g1, at(28, 12, 20)),
+            ("e3", fs, forbidden.id, w.ana, w.g2, WINDOW_TO),  # the window's end counts
+            ("e4", fs, forbidden.id, w.ana, w.g1, at(27, 13)),  # opened before the window
+            ("e5", fs, forbidden.id, w.bruno, g3.id, at(28, 10)),
+            ("e6", AlertEventType.GATEWAY_OFFLINE, None, None, w.g2, at(28, 9)),
+            ("e7", fs, forbidden.id, w.ana, None, at(28, 11)),  # its gateway is gone
+            ("e8", AlertEventType.GATEWAY_ONLINE, None, None, w.g2, at(28, 9, 30)),
+        ]
+        tags = {w.ana: w.t1, w.bruno: w.t3}
+        # e1 and e4 closed inside the window: an alert belongs to the window it opened in.
+        closed = ("e1", "e4", "e8")
+        added = await uow.alert_events.add_many(
+            [
+                NewAlertEvent(
+                    event_type=kind,
+                    rule_id=rule,
+                    person_id=person,
+                    tag_id=tags.get(person) if person else None,
+                    device_id=device,
+                    building_id=w.building if device in (w.g1, w.g2) else None,
+                    started_at=start,
+                    last_seen_at=start + timedelta(minutes=5),
+                    ended_at=start + timedelta(minutes=5) if name in closed else None,
+                    is_open=name not in closed,
+                    message=name,
+                )
+                for name, kind, rule, person, device, start in specs
+            ]
+        )
+        await uow.commit()
+    return Alerts(
+        other_building=other.id,
+        g3=g3.id,
+        ids={e.message or "": e.id for e in added},
+    )
+
+
+async def test_a_person_alert_report_counts_the_alerts_opened_in_the_window(
+    storage: Storage,
+) -> None:
+    w = await seed(storage)
+    alerts = await seed_alerts(storage, w)
+    report = await w.reports.person_alerts.execute(w.ana, **WINDOW)
+    assert (report.person_full_name, report.total_alerts) == ("Ana Lima", 4)
+    assert (report.first_alert_at, report.last_alert_at) == (at(27, 14), WINDOW_TO)
+    assert [(t.event_type, t.alerts_count) for t in report.by_type] == [
+        ("FORBIDDEN_SECTOR", 3),
+        ("DWELL_TIME", 1),
+    ]
+    # e7's gateway is gone: it counts in the total and by type, not by gateway.
+    assert [(d.device_id, d.device_name, d.alerts_count) for d in report.by_device] == [
+        (w.g1, "GW 1", 2),
+        (w.g2, "GW 2", 1),
+    ]
+    names = {v: k for k, v in alerts.ids.items()}
+    assert [names[e.id] for e in report.events] == ["e3", "e2", "e7", "e1"]
+    e1 = report.events[-1]
+    assert (e1.event_type, e1.device_name, e1.tag_id, e1.is_open) == (
+        "FORBIDDEN_SECTOR",
+        "GW 1",
+        w.t1,
+        False,
+    )
+    assert (e1.started_at, e1.ended_at, e1.building_id) == (
+        at(27, 14),
+        at(27, 14, 5),
+        w.building,
+    )
+    assert report.events[1].ended_at is None
+
+
+async def test_a_person_alert_report_filters_by_type_and_gateway_and_caps_the_list(
+    storage: Storage,
+) -> None:
+    w = await seed(storage)
+    alerts = await seed_alerts(storage, w)
+    capped = await w.reports.person_alerts.execute(w.ana, **WINDOW, max_events=2)
+    assert capped.total_alerts == 4  # the counts cover every event, the list the newest
+    assert [e.id for e in capped.events] == [alerts.ids["e3"], alerts.ids["e2"]]
+    dwell = await w.reports.person_alerts.execute(w.ana, **WINDOW, event_type="DWELL_TIME")
+    assert (dwell.total_alerts, [e.id for e in dwell.events]) == (1, [alerts.ids["e2"]])
+    at_g1 = await w.reports.person_alerts.execute(w.ana, **WINDOW, device_id=w.g1)
+    assert at_g1.total_alerts == 2
+    # Equal counts: by type name.
+    assert [(t.event_type, t.alerts_count) for t in at_g1.by_type] == [
+        ("DWELL_TIME", 1),
+        ("FORBIDDEN_SECTOR", 1),
+    ]
+    wider = await w.reports.person_alerts.execute(w.ana, from_ts=at(27, 13), to_ts=WINDOW_TO)
+    assert wider.total_alerts == 5  # e4 opened at 13:00
+    nothing = await w.reports.person_alerts.execute(w.bruno, from_ts=at(27, 13), to_ts=at(28, 9))
+    assert (nothing.total_alerts, nothing.first_alert_at, nothing.by_type, nothing.events) == (
+        0,
+        None,
+        [],
+        [],
+    )
+    default = await w.reports.person_alerts.execute(w.bruno, from_ts=None, to_ts=None)
+    assert (default.from_ts, default.to_ts) == (WINDOW_TO - timedelta(days=30), WINDOW_TO)
+    assert [e.id for e in default.events] == [alerts.ids["e5"]]
+    with pytest.raises(NotFound) as caught:
+        await w.reports.person_alerts.execute(999_999, **WINDOW)
+    assert caught.value.code == "person_not_found"
+
+
+async def test_alert_summaries_of_a_gateway_and_of_the_gateways_in_a_building(
+    storage: Storage,
+) -> None:
+    w = await seed(storage)
+    alerts = await seed_alerts(storage, w)
+    g2 = await w.reports.alerts_summary.execute("gateway", w.g2, **WINDOW)
+    assert (g2.scope, g2.scope_id, g2.total_alerts) == ("gateway", w.g2, 3)
+    assert [(t.event_type, t.alerts_count) for t in g2.by_type] == [
+        ("FORBIDDEN_SECTOR", 1),
+        ("GATEWAY_OFFLINE", 1),
+        ("GATEWAY_ONLINE", 1),
+    ]
+    # Torre A: GW 1 on its plan and GW 2 by its own building_id; not GW 3, nor e7 (no gateway).
+    torre = await w.reports.alerts_summary.execute("building", w.building, **WINDOW)
+    assert (torre.scope, torre.total_alerts) == ("building", 5)
+    assert [(t.event_type, t.alerts_count) for t in torre.by_type] == [
+        ("FORBIDDEN_SECTOR", 2),
+        ("DWELL_TIME", 1),
+        ("GATEWAY_OFFLINE", 1),
+        ("GATEWAY_ONLINE", 1),
+    ]
+    other = await w.reports.alerts_summary.execute("building", alerts.other_building, **WINDOW)
+    assert [(t.event_type, t.alerts_count) for t in other.by_type] == [("FORBIDDEN_SECTOR", 1)]
+    default = await w.reports.alerts_summary.execute("gateway", alerts.g3, from_ts=None, to_ts=None)
+    assert (default.from_ts, default.total_alerts) == (WINDOW_TO - timedelta(days=30), 1)
+    with pytest.raises(NotFound) as caught:
+        await w.reports.alerts_summary.execute("building", 999_999, **WINDOW)
+    assert caught.value.code == "building_not_found"
+
+
+async def test_the_dashboard_counts_active_rules_and_the_alerts_of_the_last_day(
+    storage: Storage,
+) -> None:
+    w = await seed(storage)
+    await seed_alerts(storage, w)
+    summary = await w.reports.dashboard.execute()
+    # Opened since 13:15 yesterday: all but e4 (13:00); two of the three rules are active.
+    assert (summary.active_alert_rules, summary.recent_alerts_24h) == (2, 7)
+    assert (summary.total_people, summary.total_gateways) == (3, 3)
+
+
+async def test_alert_queries_answer_zeros_over_no_alerts(storage: Storage) -> None:
+    w = await seed(storage)
+    queries = queries_of(storage)
+    tally = await queries.alert_tally(AlertFilter(building_id=w.building))
+    assert tally == AlertTally(
+        total_alerts=0, first_alert_at=None, last_alert_at=None, by_type=[], by_device=[]
+    )
+    assert await queries.alert_events(AlertFilter(), 10) == []
+    assert await queries.alert_activity(WINDOW_FROM) == AlertActivity(
+        active_alert_rules=0, alerts_opened=0
+    )

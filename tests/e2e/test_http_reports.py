@@ -320,3 +320,105 @@ async def test_reports_refuse_reversed_windows_unknown_subjects_and_anonymous_ca
         headers=world["headers"],
     )
     assert bad.status_code == 422
+
+
+@pytest.fixture
+async def alerted(app_client: Client, world: dict[str, Any]) -> dict[str, Any]:
+    """The world plus alert rules made through the API (a forbidden sector for the group at
+    the gateway, a 30 s dwell limit anywhere, an inactive rule), and the person's tag heard
+    there for the last minute: the engine raises a FORBIDDEN_SECTOR and a DWELL_TIME event."""
+    headers = world["headers"]
+    for rule in (
+        {
+            "name": "Staff fora do GW",
+            "rule_type": "FORBIDDEN_SECTOR",
+            "group_id": world["group"],
+            "device_id": world["gateway"],
+        },
+        {"name": "Demora", "rule_type": "DWELL_TIME", "max_dwell_seconds": 30},
+        {"name": "Desligada", "rule_type": "DWELL_TIME", "is_active": False},
+    ):
+        await post(app_client, "/api/v1/alert-rules/", rule, headers)
+    for second in range(60, -10, -10):
+        await post(
+            app_client,
+            "/api/v1/collection-logs/",
+            {
+                "device_id": world["gateway"],
+                "tag_id": world["tag"],
+                "rssi": -60,
+                "created_at": (NOW - timedelta(seconds=second)).isoformat(),
+            },
+            headers,
+        )
+    events = await get(app_client, world, f"/api/v1/alert-events/?person_id={world['person']}")
+    assert sorted(e["event_type"] for e in events) == ["DWELL_TIME", "FORBIDDEN_SECTOR"]
+    return world | {"events": events}
+
+
+async def test_a_person_alert_report_reads_the_events_the_engine_raised(
+    app_client: Client, alerted: dict[str, Any]
+) -> None:
+    base = f"/api/v1/reports/person/{alerted['person']}/alerts"
+    report = await get(
+        app_client, alerted, f"{base}?{window()}&min_duration_seconds=30&max_events=500"
+    )
+    started = sorted({e["started_at"] for e in alerted["events"]})
+    assert report["total_alerts"] == 2
+    assert (report["first_alert_at"], report["last_alert_at"]) == (started[0], started[-1])
+    assert report["by_type"] == [
+        {"event_type": "DWELL_TIME", "alerts_count": 1},
+        {"event_type": "FORBIDDEN_SECTOR", "alerts_count": 1},
+    ]
+    assert report["by_device"] == [
+        {"device_id": alerted["gateway"], "device_name": "GW", "alerts_count": 2}
+    ]
+    listed = {e["id"]: e for e in alerted["events"]}
+    assert {e["id"] for e in report["events"]} == listed.keys()
+    for event in report["events"]:
+        same = listed[event["id"]]
+        assert {k: same[k] for k in ("event_type", "started_at", "ended_at", "message")} == {
+            k: event[k] for k in ("event_type", "started_at", "ended_at", "message")
+        }
+        assert (event["device_name"], event["is_open"]) == ("GW", True)
+    capped = await get(app_client, alerted, f"{base}?max_events=1")  # the default 30 days
+    assert (capped["total_alerts"], len(capped["events"])) == (2, 1)
+    one_type = await get(app_client, alerted, f"{base}?event_type=FORBIDDEN_SECTOR")
+    assert [e["event_type"] for e in one_type["events"]] == ["FORBIDDEN_SECTOR"]
+    elsewhere = await get(app_client, alerted, f"{base}?device_id={alerted['gateway'] + 1}")
+    assert (elsewhere["total_alerts"], elsewhere["by_device"]) == (0, [])
+    before = f"from_ts={iso(NOW - timedelta(days=2))}&to_ts={iso(NOW - timedelta(hours=2))}"
+    assert (await get(app_client, alerted, f"{base}?{before}"))["total_alerts"] == 0
+
+
+async def test_alert_summaries_and_the_dashboard_count_the_events_the_engine_raised(
+    app_client: Client, alerted: dict[str, Any]
+) -> None:
+    by_type = [
+        {"event_type": "DWELL_TIME", "alerts_count": 1},
+        {"event_type": "FORBIDDEN_SECTOR", "alerts_count": 1},
+    ]
+    gateway = await get(
+        app_client, alerted, f"/api/v1/reports/gateways/{alerted['gateway']}/alerts/summary"
+    )
+    assert (gateway["scope"], gateway["total_alerts"], gateway["by_type"]) == (
+        "gateway",
+        2,
+        by_type,
+    )
+    building = await get(
+        app_client,
+        alerted,
+        f"/api/v1/reports/buildings/{alerted['building']}/alerts/summary?{window(1)}",
+    )
+    assert (building["scope"], building["total_alerts"], building["by_type"]) == (
+        "building",
+        2,
+        by_type,
+    )
+    dashboard = await get(app_client, alerted, "/api/v1/dashboard/summary")
+    assert (dashboard["active_alert_rules"], dashboard["recent_alerts_24h"]) == (2, 2)
+    unknown = await app_client.get(
+        "/api/v1/reports/gateways/999999/alerts/summary", headers=alerted["headers"]
+    )
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "device_not_found")

@@ -11,6 +11,12 @@ import msgspec
 
 from securityvision.adapters.memory import InMemoryStorage
 from securityvision.application.reports import (
+    AlertActivity,
+    AlertDeviceCount,
+    AlertEventRow,
+    AlertFilter,
+    AlertTally,
+    AlertTypeCount,
     ConcurrencyBucket,
     Dimension,
     DwellStats,
@@ -32,6 +38,9 @@ from securityvision.application.reports import (
     percentile,
     touched_days,
 )
+from securityvision.domain.alerts import AlertEvent
+from securityvision.domain.devices import Device
+from securityvision.domain.sites import Building, Floor, FloorPlan
 
 _HOUR = timedelta(hours=1)
 
@@ -159,12 +168,12 @@ class InMemoryReportQueries:
                 )
         return [u for u in result if self._matches(u, where)]
 
-    def _joined(self, *, tag_id: int, device_id: int, **fields: object) -> _Use:
-        state = self._storage.state
-        sites = state.sites
-        tag = state.tags.get(tag_id)
-        person = state.people.get(tag.person_id) if tag and tag.person_id else None
-        device = state.devices.get(device_id)
+    def _place(
+        self, device: Device | None
+    ) -> tuple[FloorPlan | None, Floor | None, Building | None]:
+        """A gateway's plan, floor (its plan's, else its own) and building (its floor's, else
+        its own), as the PostgreSQL joins place it."""
+        sites = self._storage.state.sites
         plan = (
             sites.floor_plans.get(device.floor_plan_id) if device and device.floor_plan_id else None
         )
@@ -172,6 +181,14 @@ class InMemoryReportQueries:
         floor = sites.floors.get(floor_id) if floor_id is not None else None
         building_id = floor.building_id if floor else (device.building_id if device else None)
         building = sites.buildings.get(building_id) if building_id is not None else None
+        return plan, floor, building
+
+    def _joined(self, *, tag_id: int, device_id: int, **fields: object) -> _Use:
+        state = self._storage.state
+        tag = state.tags.get(tag_id)
+        person = state.people.get(tag.person_id) if tag and tag.person_id else None
+        device = state.devices.get(device_id)
+        plan, floor, building = self._place(device)
         return msgspec.convert(
             {
                 **fields,
@@ -428,6 +445,89 @@ class InMemoryReportQueries:
     async def register_counts(self) -> RegisterCounts:
         state = self._storage.state
         return RegisterCounts(total_people=len(state.people), total_tags=len(state.tags))
+
+    # --- alerts ---------------------------------------------------------------------------
+
+    def _alerts(self, where: AlertFilter) -> list[AlertEvent]:
+        state = self._storage.state
+        wanted = {
+            "person_id": where.person_id,
+            "device_id": where.device_id,
+            "event_type": where.event_type,
+        }
+        events = []
+        for event in state.alert_tables.events.values():
+            if where.from_ts is not None and event.started_at < where.from_ts:
+                continue
+            if where.to_ts is not None and event.started_at > where.to_ts:
+                continue
+            if any(v is not None and getattr(event, k) != v for k, v in wanted.items()):
+                continue
+            if where.building_id is not None:
+                device = state.devices.get(event.device_id) if event.device_id else None
+                building = self._place(device)[2] if device else None
+                if building is None or building.id != where.building_id:
+                    continue
+            events.append(event)
+        return events
+
+    def _device_name(self, device_id: int | None) -> str | None:
+        device = self._storage.state.devices.get(device_id) if device_id is not None else None
+        return device.name if device else None
+
+    async def alert_tally(self, where: AlertFilter) -> AlertTally:
+        events = self._alerts(where)
+        by_type: dict[str, int] = defaultdict(int)
+        by_device: dict[int, int] = defaultdict(int)
+        for event in events:
+            by_type[str(event.event_type)] += 1
+            if event.device_id is not None:
+                by_device[event.device_id] += 1
+        starts = [e.started_at for e in events]
+        return AlertTally(
+            total_alerts=len(events),
+            first_alert_at=min(starts, default=None),
+            last_alert_at=max(starts, default=None),
+            by_type=[
+                AlertTypeCount(event_type=t, alerts_count=n)
+                for t, n in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0]))
+            ],
+            by_device=[
+                AlertDeviceCount(device_id=d, device_name=self._device_name(d), alerts_count=n)
+                for d, n in sorted(by_device.items(), key=lambda kv: (-kv[1], kv[0]))
+            ],
+        )
+
+    async def alert_events(self, where: AlertFilter, limit: int) -> list[AlertEventRow]:
+        events = sorted(self._alerts(where), key=lambda e: (e.started_at, e.id), reverse=True)
+        return [
+            AlertEventRow(
+                id=e.id,
+                event_type=str(e.event_type),
+                rule_id=e.rule_id,
+                person_id=e.person_id,
+                tag_id=e.tag_id,
+                device_id=e.device_id,
+                device_name=self._device_name(e.device_id),
+                floor_plan_id=e.floor_plan_id,
+                floor_id=e.floor_id,
+                building_id=e.building_id,
+                incident_id=e.incident_id,
+                started_at=e.started_at,
+                last_seen_at=e.last_seen_at,
+                ended_at=e.ended_at,
+                is_open=e.is_open,
+                message=e.message,
+            )
+            for e in events[:limit]
+        ]
+
+    async def alert_activity(self, since: datetime) -> AlertActivity:
+        tables = self._storage.state.alert_tables
+        return AlertActivity(
+            active_alert_rules=sum(1 for r in tables.rules.values() if r.is_active),
+            alerts_opened=sum(1 for e in tables.events.values() if e.started_at >= since),
+        )
 
 
 def _islands(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:

@@ -12,7 +12,7 @@ PostgreSQL, the same arithmetic in Python in memory); the use cases here pick wi
 defaults and shapes, and round, so both adapters answer identically.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal, Protocol, TypeVar
 
@@ -29,6 +29,9 @@ TOP = 10
 # Hourly and calendar series longer than this are refused: a report, not a data export.
 MAX_BUCKETS = 10_000
 MAX_TRANSITIONS = 5000
+# The events a person's alert report lists (the front end asks 500; the counts cover all).
+DEFAULT_ALERT_EVENTS = 500
+MAX_ALERT_EVENTS = 5000
 
 
 class ReportWindowError(DomainError):
@@ -163,11 +166,77 @@ class RegisterCounts(msgspec.Struct, frozen=True, kw_only=True):
     total_tags: int
 
 
+class AlertFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """Which alert events a report reads: those **opened** (``started_at``) within the window,
+    bounds included (``None`` bounds are open) — an alert belongs to the window it was raised
+    in, however long it lasts. ``person_id`` is the person the event recorded;
+    ``building_id`` matches events of the gateways in that building now (a gateway's building
+    as presence reports place it: its plan's floor's, else its own)."""
+
+    from_ts: datetime | None = None
+    to_ts: datetime | None = None
+    person_id: int | None = None
+    device_id: int | None = None
+    building_id: int | None = None
+    event_type: str | None = None
+
+
+class AlertTypeCount(msgspec.Struct, frozen=True, kw_only=True):
+    event_type: str
+    alerts_count: int
+
+
+class AlertDeviceCount(msgspec.Struct, frozen=True, kw_only=True):
+    device_id: int
+    device_name: str | None
+    alerts_count: int
+
+
+class AlertTally(msgspec.Struct, frozen=True, kw_only=True):
+    """Alert events added up: how many, the first and last raised (``started_at``), per type
+    (most first, then type) and per gateway (most first, then id; events of a deleted gateway
+    count in the total and their type only)."""
+
+    total_alerts: int
+    first_alert_at: datetime | None
+    last_alert_at: datetime | None
+    by_type: list[AlertTypeCount]
+    by_device: list[AlertDeviceCount]
+
+
+class AlertEventRow(msgspec.Struct, frozen=True, kw_only=True):
+    """An alert event as reports list it: its columns (no payload: ``/alert-events/{id}``
+    has it) and its gateway's current name."""
+
+    id: int
+    event_type: str
+    rule_id: int | None
+    person_id: int | None
+    tag_id: int | None
+    device_id: int | None
+    device_name: str | None
+    floor_plan_id: int | None
+    floor_id: int | None
+    building_id: int | None
+    incident_id: int | None
+    started_at: datetime
+    last_seen_at: datetime
+    ended_at: datetime | None
+    is_open: bool
+    message: str | None
+
+
+class AlertActivity(msgspec.Struct, frozen=True, kw_only=True):
+    active_alert_rules: int
+    alerts_opened: int
+
+
 class ReportQueries(Protocol):
-    """Read model of presence usage. Every method is one set-based query over the live
-    sessions plus the rolled-up days (never a query per row); hour-level methods read live
-    sessions only, since a rolled-up day keeps no hours. Times are UTC; hours of the day and
-    calendar days are those of the presence time zone the adapter was built with."""
+    """Read model of presence usage and alert events. Every method is one set-based query
+    over the live sessions plus the rolled-up days, or over ``alert_events`` (never a query
+    per row); hour-level methods read live sessions only, since a rolled-up day keeps no
+    hours. Times are UTC; hours of the day and calendar days are those of the presence time
+    zone the adapter was built with."""
 
     async def sessions(
         self, where: UsageFilter, *, skip: int, limit: int, newest_first: bool
@@ -215,6 +284,18 @@ class ReportQueries(Protocol):
         ...
 
     async def register_counts(self) -> RegisterCounts: ...
+
+    async def alert_tally(self, where: AlertFilter) -> AlertTally:
+        """The matching alert events added up, in one query."""
+        ...
+
+    async def alert_events(self, where: AlertFilter, limit: int) -> list[AlertEventRow]:
+        """The matching alert events, newest first (``started_at``, then id)."""
+        ...
+
+    async def alert_activity(self, since: datetime) -> AlertActivity:
+        """The active alert rules, and the alert events opened since ``since``."""
+        ...
 
 
 # --- Windows and time helpers the adapters share -------------------------------------------
@@ -507,13 +588,8 @@ class PersonHoursByGateway(msgspec.Struct, frozen=True, kw_only=True):
     buckets: list[HourByGatewayBucket]
 
 
-class AlertTypeCount(msgspec.Struct, frozen=True, kw_only=True):
-    event_type: str
-    alerts_count: int
-
-
 class PersonAlerts(msgspec.Struct, frozen=True, kw_only=True):
-    """Alerts do not exist yet (a later issue): zero counts, in the original's shape."""
+    """The person's alert events opened in the window, in the original's shape."""
 
     person_id: int
     person_full_name: str
@@ -523,8 +599,8 @@ class PersonAlerts(msgspec.Struct, frozen=True, kw_only=True):
     first_alert_at: datetime | None
     last_alert_at: datetime | None
     by_type: list[AlertTypeCount]
-    by_device: list[dict[str, object]]
-    events: list[dict[str, object]]
+    by_device: list[AlertDeviceCount]
+    events: list[AlertEventRow]
 
 
 class AlertsSummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -756,20 +832,19 @@ def _one(rows: Sequence[UsageTotals]) -> UsageTotals:
     )
 
 
-def _hour_of_day_buckets(rows: Sequence[HourOfDayBucket]) -> list[HourBucket]:
+_Bucket = TypeVar("_Bucket", bound=msgspec.Struct)
+
+
+def _buckets(rows: Iterable[TimeBucket | HourOfDayBucket], kind: type[_Bucket]) -> list[_Bucket]:
+    """The port's buckets in a report's shape: the fields ``kind`` has, taken from each row,
+    its dwell to the millisecond."""
+    fields = [f for f in kind.__struct_fields__ if f != "total_dwell_seconds"]
     return [
-        HourBucket(
-            hour=r.hour,
+        kind(
+            **{f: getattr(r, f) for f in fields},
             total_dwell_seconds=_dwell(r.total_dwell_seconds),
-            sessions_count=r.sessions_count,
         )
         for r in rows
-    ]
-
-
-def _time_buckets(rows: Sequence[TimeBucket]) -> list[TimeBucket]:
-    return [
-        msgspec.structs.replace(r, total_dwell_seconds=_dwell(r.total_dwell_seconds)) for r in rows
     ]
 
 
@@ -1035,14 +1110,7 @@ class ReportPersonCalendar(_Base):
             from_ts=window.from_ts,
             to_ts=window.to_ts,
             granularity=granularity,
-            buckets=[
-                CalendarBucket(
-                    bucket_start=r.bucket_start,
-                    total_dwell_seconds=_dwell(r.total_dwell_seconds),
-                    sessions_count=r.sessions_count,
-                )
-                for r in rows
-            ],
+            buckets=_buckets(rows, CalendarBucket),
         )
 
 
@@ -1068,7 +1136,7 @@ class ReportPersonHourOfDay(_Base):
             person_full_name=name,
             from_ts=window.from_ts,
             to_ts=window.to_ts,
-            buckets=_hour_of_day_buckets(rows),
+            buckets=_buckets(rows, HourBucket),
         )
 
 
@@ -1131,47 +1199,63 @@ class ReportPersonHourByGateway(_Base):
             person_full_name=name,
             from_ts=window.from_ts,
             to_ts=window.to_ts,
-            buckets=[
-                HourByGatewayBucket(
-                    hour=r.hour,
-                    device_id=r.device_id or 0,
-                    device_name=r.device_name,
-                    total_dwell_seconds=_dwell(r.total_dwell_seconds),
-                    sessions_count=r.sessions_count,
-                )
-                for r in rows
-            ],
+            buckets=_buckets(rows, HourByGatewayBucket),
         )
 
 
 class ReportPersonAlerts(_Base):
-    """``/reports/person/{id}/alerts``: alert events do not exist yet (a later issue), so
-    zero counts in the original's shape. Default window 30 days; 404 for an unknown
-    person."""
+    """``/reports/person/{id}/alerts``: the alert events of the person opened in the window
+    (default 30 days; 404 ``person_not_found``).
+
+    - Counted: the events that recorded this person (``alert_events.person_id``), opened
+      (``started_at``) within the window, optionally of one ``event_type`` and at one
+      gateway (``device_id``) — the filters apply to every figure.
+    - ``total_alerts``; ``first_alert_at`` / ``last_alert_at``: the first and the latest
+      opened; ``by_type`` and ``by_device`` (most first); ``events``: newest first, at most
+      ``max_events`` (the counts are over all of them).
+    """
 
     async def execute(
-        self, person_id: int, *, from_ts: datetime | None, to_ts: datetime | None
+        self,
+        person_id: int,
+        *,
+        from_ts: datetime | None,
+        to_ts: datetime | None,
+        event_type: str | None = None,
+        device_id: int | None = None,
+        max_events: int = DEFAULT_ALERT_EVENTS,
     ) -> PersonAlerts:
         name = await self.person_name(person_id)
         window = self.window(from_ts, to_ts, timedelta(days=30))
+        where = AlertFilter(
+            from_ts=window.from_ts,
+            to_ts=window.to_ts,
+            person_id=person_id,
+            device_id=device_id,
+            event_type=event_type,
+        )
+        tally = await self._queries.alert_tally(where)
+        limit = min(max(max_events, 0), MAX_ALERT_EVENTS)
+        events = await self._queries.alert_events(where, limit) if limit else []
         return PersonAlerts(
             person_id=person_id,
             person_full_name=name,
             from_ts=window.from_ts,
             to_ts=window.to_ts,
-            total_alerts=0,
-            first_alert_at=None,
-            last_alert_at=None,
-            by_type=[],
-            by_device=[],
-            events=[],
+            total_alerts=tally.total_alerts,
+            first_alert_at=tally.first_alert_at,
+            last_alert_at=tally.last_alert_at,
+            by_type=tally.by_type,
+            by_device=tally.by_device,
+            events=events,
         )
 
 
 class ReportAlertsSummary(_Base):
     """``/reports/gateways/{id}/alerts/summary`` and ``/reports/buildings/{id}/alerts/summary``:
-    zero counts until alert events exist (a later issue). Default window 30 days; 404 for an
-    unknown gateway or building."""
+    the alert events opened in the window at the gateway, or at the gateways in the building
+    (placed as presence reports place them), in total and per type (most first). Default
+    window 30 days; 404 ``device_not_found`` / ``building_not_found``."""
 
     async def execute(
         self,
@@ -1186,13 +1270,20 @@ class ReportAlertsSummary(_Base):
         else:
             await self.building_name(scope_id)
         window = self.window(from_ts, to_ts, timedelta(days=30))
+        where = AlertFilter(
+            from_ts=window.from_ts,
+            to_ts=window.to_ts,
+            device_id=scope_id if scope == "gateway" else None,
+            building_id=scope_id if scope == "building" else None,
+        )
+        tally = await self._queries.alert_tally(where)
         return AlertsSummary(
             scope=scope,
             scope_id=scope_id,
             from_ts=window.from_ts,
             to_ts=window.to_ts,
-            total_alerts=0,
-            by_type=[],
+            total_alerts=tally.total_alerts,
+            by_type=tally.by_type,
         )
 
 
@@ -1300,16 +1391,7 @@ class ReportGatewayTimeOfDay(_Base):
             device_name=name,
             from_ts=window.from_ts,
             to_ts=window.to_ts,
-            buckets=[
-                GatewayHourBucket(
-                    hour=r.hour,
-                    total_dwell_seconds=_dwell(r.total_dwell_seconds),
-                    sessions_count=r.sessions_count,
-                    unique_people_count=r.unique_people_count,
-                    unique_tags_count=r.unique_tags_count,
-                )
-                for r in rows
-            ],
+            buckets=_buckets(rows, GatewayHourBucket),
         )
 
 
@@ -1324,7 +1406,7 @@ class ReportGatewayOccupancy(_Base):
         name = await self.device_name(device_id)
         window = self.window(from_ts, to_ts, timedelta(hours=24), finite=True, hourly=True)
         where = msgspec.structs.replace(_window_filter(window), device_id=device_id)
-        buckets = _time_buckets(await self._queries.hourly(where))
+        buckets = _buckets(await self._queries.hourly(where), TimeBucket)
         stats = await self._queries.dwell_stats(where)
         peak = None
         for bucket in buckets:
@@ -1425,7 +1507,7 @@ class ReportBuildingTimeOfDay(_Base):
         await self.building_name(building_id)
         window = self.window(from_ts, to_ts, timedelta(hours=24), finite=True, hourly=True)
         where = msgspec.structs.replace(_window_filter(window), building_id=building_id)
-        return _time_buckets(await self._queries.hourly(where))
+        return _buckets(await self._queries.hourly(where), TimeBucket)
 
 
 class ReportBuildingCalendar(_Base):
@@ -1445,20 +1527,22 @@ class ReportBuildingCalendar(_Base):
         window = self.window(from_ts, to_ts, timedelta(days=30), finite=True)
         _check_calendar(window, self._zone, granularity)
         where = msgspec.structs.replace(_window_filter(window), building_id=building_id)
-        return _time_buckets(await self._queries.calendar(where, granularity))
+        return _buckets(await self._queries.calendar(where, granularity), TimeBucket)
 
 
 class DashboardSummaryReport:
-    """``/dashboard/summary``: the register's counts and the gateways' online state (as
-    ``/devices/status`` computes it). Alert rules and events do not exist yet: 0 (the
-    original's route crashed, bug 6)."""
+    """``/dashboard/summary``: the register's counts, the gateways' online state (as
+    ``/devices/status`` computes it), the active alert rules and the alert events opened in
+    the last 24 hours (the original's route crashed, bug 6)."""
 
-    def __init__(self, queries: ReportQueries, statuses: ListDeviceStatuses) -> None:
+    def __init__(self, queries: ReportQueries, statuses: ListDeviceStatuses, clock: Clock) -> None:
         self._queries = queries
         self._statuses = statuses
+        self._clock = clock
 
     async def execute(self) -> DashboardSummary:
         counts = await self._queries.register_counts()
+        alerts = await self._queries.alert_activity(self._clock.now() - timedelta(hours=24))
         gateways = await self._statuses.execute(only_gateways=True)
         online = sum(1 for g in gateways if g.is_online)
         return DashboardSummary(
@@ -1467,8 +1551,8 @@ class DashboardSummaryReport:
             total_gateways=len(gateways),
             gateways_online=online,
             gateways_offline=len(gateways) - online,
-            active_alert_rules=0,
-            recent_alerts_24h=0,
+            active_alert_rules=alerts.active_alert_rules,
+            recent_alerts_24h=alerts.alerts_opened,
         )
 
 
@@ -1531,5 +1615,5 @@ class Reports(msgspec.Struct, frozen=True, kw_only=True):
             building_summary=make(ReportBuildingSummary),
             building_time_of_day=make(ReportBuildingTimeOfDay),
             building_calendar=make(ReportBuildingCalendar),
-            dashboard=DashboardSummaryReport(queries, statuses),
+            dashboard=DashboardSummaryReport(queries, statuses, clock),
         )

@@ -9,13 +9,19 @@ never with sessions times buckets.
 """
 
 from collections.abc import Sequence
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from psycopg.rows import DictRow
 
 from securityvision.adapters.postgres.database import PostgresStorage
 from securityvision.application.reports import (
+    AlertActivity,
+    AlertDeviceCount,
+    AlertEventRow,
+    AlertFilter,
+    AlertTally,
+    AlertTypeCount,
     ConcurrencyBucket,
     Dimension,
     DwellStats,
@@ -377,6 +383,63 @@ LIMIT %(limit)s
 """
 
 
+# Alert events opened in the window. A building narrows them to its gateways up front (placed
+# as _SCOPE places them), so the (device_id, started_at) index serves it, as the
+# (person_id, started_at) one serves a person and (started_at DESC, id DESC) the rest.
+_ALERTS = """
+SELECT e.* FROM alert_events e
+WHERE (%(from)s::timestamptz IS NULL OR e.started_at >= %(from)s::timestamptz)
+  AND (%(to)s::timestamptz IS NULL OR e.started_at <= %(to)s::timestamptz)
+  AND (%(person_id)s::bigint IS NULL OR e.person_id = %(person_id)s)
+  AND (%(device_id)s::bigint IS NULL OR e.device_id = %(device_id)s)
+  AND (%(event_type)s::text IS NULL OR e.event_type = %(event_type)s)
+  AND (%(building_id)s::bigint IS NULL OR e.device_id = ANY(ARRAY(
+        SELECT sd.id FROM devices sd
+        LEFT JOIN floor_plans sfp ON sfp.id = sd.floor_plan_id
+        LEFT JOIN floors sf ON sf.id = coalesce(sfp.floor_id, sd.floor_id)
+        WHERE coalesce(sf.building_id, sd.building_id) = %(building_id)s)))
+"""
+
+# The total, per type and per gateway in one pass: grouping sets over the window's events
+# (the empty set answers a row even when there are none).
+_ALERT_TALLY = f"""
+SELECT grouping(a.event_type) = 0 AS by_type, grouping(a.device_id) = 0 AS by_device,
+       a.event_type, a.device_id, min(d.name) AS device_name,
+       count(a.id)::int AS alerts_count,
+       min(a.started_at) AS first_alert_at, max(a.started_at) AS last_alert_at
+FROM ({_ALERTS}) a
+LEFT JOIN devices d ON d.id = a.device_id
+GROUP BY GROUPING SETS ((), (a.event_type), (a.device_id))
+ORDER BY count(a.id) DESC, a.event_type COLLATE "C", a.device_id
+"""
+
+_ALERT_EVENTS = f"""
+SELECT a.id, a.event_type, a.rule_id, a.person_id, a.tag_id, a.device_id,
+       d.name AS device_name, a.floor_plan_id, a.floor_id, a.building_id, a.incident_id,
+       a.started_at, a.last_seen_at, a.ended_at, a.is_open, a.message
+FROM ({_ALERTS}) a
+LEFT JOIN devices d ON d.id = a.device_id
+ORDER BY a.started_at DESC, a.id DESC
+LIMIT %(limit)s
+"""
+
+_ALERT_ACTIVITY = """
+SELECT (SELECT count(*) FROM alert_rules WHERE is_active)::int AS active_alert_rules,
+       (SELECT count(*) FROM alert_events WHERE started_at >= %(since)s)::int AS alerts_opened
+"""
+
+
+def _alert_params(where: AlertFilter, **extra: Any) -> dict[str, Any]:
+    return {
+        "from": where.from_ts,
+        "to": where.to_ts,
+        "person_id": where.person_id,
+        "device_id": where.device_id,
+        "building_id": where.building_id,
+        "event_type": where.event_type,
+    } | extra
+
+
 def _totals_select(by: Dimension) -> str:
     key, name, joins = _DIMENSIONS[by]
     return _TOTALS_SELECT.format(
@@ -508,3 +571,34 @@ class PostgresReportQueries:
             {},
         )
         return RegisterCounts(**row)
+
+    async def alert_tally(self, where: AlertFilter) -> AlertTally:
+        rows = await self._rows(_ALERT_TALLY, _alert_params(where))
+        [total] = [r for r in rows if not r["by_type"] and not r["by_device"]]
+        return AlertTally(
+            total_alerts=total["alerts_count"],
+            first_alert_at=total["first_alert_at"],
+            last_alert_at=total["last_alert_at"],
+            by_type=[
+                AlertTypeCount(event_type=r["event_type"], alerts_count=r["alerts_count"])
+                for r in rows
+                if r["by_type"] and r["event_type"] is not None
+            ],
+            by_device=[
+                AlertDeviceCount(
+                    device_id=r["device_id"],
+                    device_name=r["device_name"],
+                    alerts_count=r["alerts_count"],
+                )
+                for r in rows
+                if r["by_device"] and r["device_id"] is not None
+            ],
+        )
+
+    async def alert_events(self, where: AlertFilter, limit: int) -> list[AlertEventRow]:
+        rows = await self._rows(_ALERT_EVENTS, _alert_params(where, limit=limit))
+        return [AlertEventRow(**row) for row in rows]
+
+    async def alert_activity(self, since: datetime) -> AlertActivity:
+        [row] = await self._rows(_ALERT_ACTIVITY, {"since": since})
+        return AlertActivity(**row)

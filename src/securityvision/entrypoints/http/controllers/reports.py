@@ -6,9 +6,11 @@ means UTC) and answered in UTC; the window defaults apply only when ``from_ts`` 
 """
 
 from datetime import datetime
+from typing import TypedDict
 
+import msgspec
 from litestar import Controller, get
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 
 from securityvision.application.reports import (
@@ -46,17 +48,64 @@ from securityvision.entrypoints.http.schemas_reports import (
 Ts = FromQuery[datetime | None]
 
 
+class Bounds(TypedDict):
+    from_ts: datetime | None
+    to_ts: datetime | None
+
+
+class UsageBounds(Bounds):
+    min_duration_seconds: float | None
+
+
+class Period(msgspec.Struct, frozen=True, kw_only=True):
+    """The window a report is asked for (the use case applies its default window)."""
+
+    from_ts: datetime | None = None
+    to_ts: datetime | None = None
+
+    def bounds(self) -> Bounds:
+        return {"from_ts": self.from_ts, "to_ts": self.to_ts}
+
+
+class UsagePeriod(Period, frozen=True, kw_only=True):
+    """The window and the shortest session counted, for the reports over sessions."""
+
+    min_duration_seconds: float | None = None
+
+    def bounds(self) -> UsageBounds:
+        return {
+            "from_ts": self.from_ts,
+            "to_ts": self.to_ts,
+            "min_duration_seconds": self.min_duration_seconds,
+        }
+
+
+def report_period(*, from_ts: Ts = None, to_ts: Ts = None) -> Period:
+    """``from_ts`` and ``to_ts``, declared once for every report route."""
+    return Period(from_ts=from_ts, to_ts=to_ts)
+
+
+def usage_period(
+    *, period: NamedDependency[Period], min_duration_seconds: MinDuration = None
+) -> UsagePeriod:
+    """The window plus ``min_duration_seconds``, for the routes that filter sessions."""
+    return UsagePeriod(**period.bounds(), min_duration_seconds=min_duration_seconds)
+
+
 class ReportsController(Controller):
     path = "/reports"
     tags = ["reports"]
+    dependencies = {
+        "period": Provide(report_period, sync_to_thread=False),
+        "usage": Provide(usage_period, sync_to_thread=False),
+    }
 
     @get("/dwell-sessions")
     async def dwell_sessions(
         self,
         *,
         reports: NamedDependency[Reports],
-        from_ts: Ts = None,
-        to_ts: Ts = None,
+        period: NamedDependency[Period],
         device_id: FromQuery[int | None] = None,
         tag_id: FromQuery[int | None] = None,
         skip: Skip = 0,
@@ -64,7 +113,7 @@ class ReportsController(Controller):
     ) -> list[DwellSessionRead]:
         """Live sessions overlapping the window, newest first (no default window)."""
         rows = await reports.dwell_sessions.execute(
-            from_ts=from_ts, to_ts=to_ts, device_id=device_id, tag_id=tag_id, skip=skip, limit=limit
+            **period.bounds(), device_id=device_id, tag_id=tag_id, skip=skip, limit=limit
         )
         return [DwellSessionRead.of(r) for r in rows]
 
@@ -73,8 +122,7 @@ class ReportsController(Controller):
         self,
         *,
         reports: NamedDependency[Reports],
-        from_ts: Ts = None,
-        to_ts: Ts = None,
+        period: NamedDependency[Period],
         person_id: FromQuery[int | None] = None,
         tag_id: FromQuery[int | None] = None,
         device_id: FromQuery[int | None] = None,
@@ -85,8 +133,7 @@ class ReportsController(Controller):
         """Consecutive sessions of tags arriving in the window (default 7 days), newest
         first; ``device_id`` matches either end."""
         where = TransitionFilter(
-            from_ts=from_ts,
-            to_ts=to_ts,
+            **period.bounds(),
             person_id=person_id,
             tag_id=tag_id,
             device_id=device_id,
@@ -100,15 +147,12 @@ class ReportsController(Controller):
         self,
         *,
         reports: NamedDependency[Reports],
-        from_ts: Ts = None,
-        to_ts: Ts = None,
+        period: NamedDependency[Period],
         device_id: FromQuery[int | None] = None,
         tag_id: FromQuery[int | None] = None,
     ) -> Overview:
         """Totals and top ten buildings, floors, groups, gateways and people (7 days)."""
-        return await reports.overview.execute(
-            from_ts=from_ts, to_ts=to_ts, device_id=device_id, tag_id=tag_id
-        )
+        return await reports.overview.execute(**period.bounds(), device_id=device_id, tag_id=tag_id)
 
     @get("/person-group/{group_id:int}/summary")
     async def group_summary(
@@ -116,14 +160,10 @@ class ReportsController(Controller):
         group_id: FromPath[int],
         *,
         reports: NamedDependency[Reports],
-        from_ts: Ts = None,
-        to_ts: Ts = None,
-        min_duration_seconds: MinDuration = None,
+        usage: NamedDependency[UsagePeriod],
     ) -> GroupSummary:
         """The group's dwell per gateway and per member (7 days)."""
-        return await reports.group_summary.execute(
-            group_id, from_ts=from_ts, to_ts=to_ts, min_duration_seconds=min_duration_seconds
-        )
+        return await reports.group_summary.execute(group_id, **usage.bounds())
 
     @get("/person/{person_id:int}/summary")
     async def person_summary(
@@ -131,14 +171,10 @@ class ReportsController(Controller):
         person_id: FromPath[int],
         *,
         reports: NamedDependency[Reports],
-        from_ts: Ts = None,
-        to_ts: Ts = None,
-        min_duration_seconds: MinDuration = None,
+        usage: NamedDependency[UsagePeriod],
     ) -> PersonSummary:
         """The person's dwell in total and per gateway (7 days)."""
-        return await reports.person_summary.execute(
-            person_id, from_ts=from_ts, to_ts=to_ts, min_duration_seconds=min_duration_seconds
-        )
+        return await reports.person_summary.execute(person_id, **usage.bounds())
 
     @get("/person/{person_id:int}/timeline")
     async def person_timeline(
@@ -146,17 +182,13 @@ class ReportsController(Controller):
         person_id: FromPath[int],
         *,
         reports: NamedDependency[Reports],
-        from_ts: Ts = None,
-        to_ts: Ts = None,
-        min_duration_seconds: MinDuration = None,
+        usage: NamedDependency[UsagePeriod],
         limit: TimelineLimit = 1000,
     ) -> list[TimelineSession]:
         """The person's sessions in time order, with places (7 days)."""
         return await reports.person_timeline.execute(
             person_id,
-            from_ts=from_ts,
-            to_ts=to_ts,
-            min_duration_seconds=min_duration_seconds,
+            **usage.bounds(),
             limit=limit,
         )
 
@@ -166,17 +198,13 @@ class ReportsController(Controller):
         person_id: FromPath[int],
         *,
         reports: NamedDependency[Reports],
-        from_ts: Ts = None,
-        to_ts: Ts = None,
-        min_duration_seconds: MinDuration = None,
+        usage: NamedDependency[UsagePeriod],
         granularity: FromQuery[Granularity] = "day",
     ) -> PersonCalendar:
         """Dwell per day, week, month or year of PRESENCE_TIMEZONE (30 days)."""
         return await reports.person_calendar.execute(
             person_id,
-            from_ts=from_ts,
-            to_ts=to_ts,
-            min_duration_seconds=min_duration_seconds,
+            **usage.bounds(),
             granularity=granularity,
         )
 
@@ -186,14 +214,10 @@ class ReportsController(Controller):
         person_id: FromPath[int],
         *,
         reports: NamedDependency[Reports],
-        from_ts: Ts = None,
-        to_ts: Ts = None,
-        min_duration_seconds: MinDuration = None,
+        usage: NamedDependency[UsagePeriod],
     ) -> PersonHours:
         """Dwell per hour of the day, 0-23 in PRESENCE_TIMEZONE (24 hours)."""
-        return await reports.person_hour_of_day.execute(
-            person_id, from_ts=from_ts, to_ts=to_ts, min_duration_seconds=min_duration_seconds
-        )
+        return await reports.person_hour_of_day.execute(person_id, **usage.bounds())
 
     @get("/person/{person_id:int}/time-distribution/day-of-week")
     async def person_day_of_week(
@@ -201,14 +225,10 @@ class ReportsController(Controller):
         person_id: FromPath[int],
         *,
         reports: NamedDependency[Reports],
-        from_ts: Ts = None,
-        to_ts: Ts = None,
-        min_duration_seconds: MinDuration = None,
+        usage: NamedDependency[UsagePeriod],
     ) -> PersonWeekdays:
         """Dwell per day of the week, 0 = Sunday (30 days)."""
-        return await reports.person_day_of_week.execute(
-            person_id, from_ts=from_ts, to_ts=to_ts, min_duration_seconds=min_duration_seconds
-        )
+        return await reports.person_day_of_week.execute(person_id, **usage.bounds())
 
     @get("/person/{person_id:int}/time-distribution/hour-by-gateway")
     async def person_hour_by_gateway(
@@ -216,14 +236,10 @@ class ReportsController(Controller):
         person_id: FromPath[int],
         *,
         reports: NamedDependency[Reports],
-        from_ts: Ts = None,
-        to_ts: Ts = None,
-        min_duration_seconds: MinDuration = None,
+        usage: NamedDependency[UsagePeriod],
     ) -> PersonHoursByGateway:
         """Dwell per hour of the day and gateway (24 hours)."""
-        return await reports.person_hour_by_gateway.execute(
-            person_id, from_ts=from_ts, to_ts=to_ts, min_duration_seconds=min_duration_seconds
-        )
+        return await reports.person_hour_by_gateway.execute(person_id, **usage.bounds())
 
     @get("/person/{person_id:int}/alerts")
     async def person_alerts(
@@ -231,39 +247,42 @@ class ReportsController(Controller):
         person_id: FromPath[int],
         *,
         reports: NamedDependency[Reports],
-        from_ts: Ts = None,
-        to_ts: Ts = None,
-        min_duration_seconds: MinDuration = None,
+        usage: NamedDependency[UsagePeriod],
         event_type: FromQuery[str | None] = None,
         device_id: FromQuery[int | None] = None,
         max_events: MaxEvents = 500,
     ) -> PersonAlerts:
-        """The person's alerts (30 days): zero until alert events exist."""
-        del min_duration_seconds, event_type, device_id, max_events
-        return await reports.person_alerts.execute(person_id, from_ts=from_ts, to_ts=to_ts)
+        """The person's alert events opened in the window (30 days): total, first and last,
+        per type and gateway, and the newest ``max_events`` of them; ``event_type`` and
+        ``device_id`` narrow them all. ``min_duration_seconds`` is accepted (the front end
+        sends it) and ignored: alerts are not sessions."""
+        return await reports.person_alerts.execute(
+            person_id,
+            from_ts=usage.from_ts,
+            to_ts=usage.to_ts,
+            event_type=event_type,
+            device_id=device_id,
+            max_events=max_events,
+        )
 
     @get("/gateways/usage-summary")
     async def gateway_usage(
         self,
         *,
         reports: NamedDependency[Reports],
-        from_ts: Ts = None,
-        to_ts: Ts = None,
+        usage: NamedDependency[UsagePeriod],
         building_id: FromQuery[int | None] = None,
         floor_id: FromQuery[int | None] = None,
         floor_plan_id: FromQuery[int | None] = None,
         device_id: FromQuery[int | None] = None,
-        min_duration_seconds: MinDuration = None,
     ) -> GatewayUsageSummary:
         """Usage per gateway of a building, floor, plan or one gateway (7 days)."""
         return await reports.gateway_usage.execute(
-            from_ts=from_ts,
-            to_ts=to_ts,
+            **usage.bounds(),
             building_id=building_id,
             floor_id=floor_id,
             floor_plan_id=floor_plan_id,
             device_id=device_id,
-            min_duration_seconds=min_duration_seconds,
         )
 
     @get("/gateways/{device_id:int}/time-of-day")
@@ -272,11 +291,10 @@ class ReportsController(Controller):
         device_id: FromPath[int],
         *,
         reports: NamedDependency[Reports],
-        from_ts: Ts = None,
-        to_ts: Ts = None,
+        period: NamedDependency[Period],
     ) -> GatewayHours:
         """The gateway's usage per hour of the day (7 days)."""
-        return await reports.gateway_time_of_day.execute(device_id, from_ts=from_ts, to_ts=to_ts)
+        return await reports.gateway_time_of_day.execute(device_id, **period.bounds())
 
     @get("/gateways/{device_id:int}/occupancy")
     async def gateway_occupancy(
@@ -284,12 +302,11 @@ class ReportsController(Controller):
         device_id: FromPath[int],
         *,
         reports: NamedDependency[Reports],
-        from_ts: Ts = None,
-        to_ts: Ts = None,
+        period: NamedDependency[Period],
     ) -> GatewayOccupancy:
         """Every hour of the window with dwell and people, the peak hour and dwell spread
         (24 hours)."""
-        return await reports.gateway_occupancy.execute(device_id, from_ts=from_ts, to_ts=to_ts)
+        return await reports.gateway_occupancy.execute(device_id, **period.bounds())
 
     @get("/gateways/{device_id:int}/concurrency")
     async def gateway_concurrency(
@@ -297,11 +314,10 @@ class ReportsController(Controller):
         device_id: FromPath[int],
         *,
         reports: NamedDependency[Reports],
-        from_ts: Ts = None,
-        to_ts: Ts = None,
+        period: NamedDependency[Period],
     ) -> GatewayConcurrency:
         """Per hour, the most people present at once (24 hours)."""
-        return await reports.gateway_concurrency.execute(device_id, from_ts=from_ts, to_ts=to_ts)
+        return await reports.gateway_concurrency.execute(device_id, **period.bounds())
 
     @get("/gateways/{device_id:int}/alerts/summary")
     async def gateway_alerts(
@@ -309,13 +325,11 @@ class ReportsController(Controller):
         device_id: FromPath[int],
         *,
         reports: NamedDependency[Reports],
-        from_ts: Ts = None,
-        to_ts: Ts = None,
+        period: NamedDependency[Period],
     ) -> AlertsSummary:
-        """Alerts at the gateway (30 days): zero until alert events exist."""
-        return await reports.alerts_summary.execute(
-            "gateway", device_id, from_ts=from_ts, to_ts=to_ts
-        )
+        """Alert events opened at the gateway in the window (30 days), in total and per
+        type."""
+        return await reports.alerts_summary.execute("gateway", device_id, **period.bounds())
 
     @get("/buildings/{building_id:int}/summary")
     async def building_summary(
@@ -323,14 +337,10 @@ class ReportsController(Controller):
         building_id: FromPath[int],
         *,
         reports: NamedDependency[Reports],
-        from_ts: Ts = None,
-        to_ts: Ts = None,
-        min_duration_seconds: MinDuration = None,
+        usage: NamedDependency[UsagePeriod],
     ) -> BuildingSummary:
         """The building's totals and top gateways (30 days)."""
-        return await reports.building_summary.execute(
-            building_id, from_ts=from_ts, to_ts=to_ts, min_duration_seconds=min_duration_seconds
-        )
+        return await reports.building_summary.execute(building_id, **usage.bounds())
 
     @get("/buildings/{building_id:int}/time-of-day")
     async def building_time_of_day(
@@ -338,11 +348,10 @@ class ReportsController(Controller):
         building_id: FromPath[int],
         *,
         reports: NamedDependency[Reports],
-        from_ts: Ts = None,
-        to_ts: Ts = None,
+        period: NamedDependency[Period],
     ) -> list[TimeBucket]:
         """A bare array: every hour of the window with the building's dwell (24 hours)."""
-        return await reports.building_time_of_day.execute(building_id, from_ts=from_ts, to_ts=to_ts)
+        return await reports.building_time_of_day.execute(building_id, **period.bounds())
 
     @get("/buildings/{building_id:int}/time-distribution/calendar")
     async def building_calendar(
@@ -350,13 +359,12 @@ class ReportsController(Controller):
         building_id: FromPath[int],
         *,
         reports: NamedDependency[Reports],
-        from_ts: Ts = None,
-        to_ts: Ts = None,
+        period: NamedDependency[Period],
         granularity: FromQuery[Granularity] = "day",
     ) -> list[TimeBucket]:
         """A bare array of calendar buckets of PRESENCE_TIMEZONE (30 days)."""
         return await reports.building_calendar.execute(
-            building_id, from_ts=from_ts, to_ts=to_ts, granularity=granularity
+            building_id, **period.bounds(), granularity=granularity
         )
 
     @get("/buildings/{building_id:int}/alerts/summary")
@@ -365,13 +373,11 @@ class ReportsController(Controller):
         building_id: FromPath[int],
         *,
         reports: NamedDependency[Reports],
-        from_ts: Ts = None,
-        to_ts: Ts = None,
+        period: NamedDependency[Period],
     ) -> AlertsSummary:
-        """Alerts in the building (30 days): zero until alert events exist."""
-        return await reports.alerts_summary.execute(
-            "building", building_id, from_ts=from_ts, to_ts=to_ts
-        )
+        """Alert events opened at the building's gateways in the window (30 days), in total
+        and per type."""
+        return await reports.alerts_summary.execute("building", building_id, **period.bounds())
 
 
 class DashboardController(Controller):
@@ -380,5 +386,6 @@ class DashboardController(Controller):
 
     @get("/summary")
     async def summary(self, reports: NamedDependency[Reports]) -> DashboardSummary:
-        """Register counts and gateways online; alert counts are 0 until alerts exist."""
+        """Register counts, gateways online, active alert rules and the alert events
+        opened in the last 24 hours."""
         return await reports.dashboard.execute()
