@@ -18,11 +18,14 @@ async def test_a_read_only_unit_of_work_reads_what_is_committed(storage: Storage
 
 
 async def test_a_read_only_unit_of_work_cannot_write(storage: Storage) -> None:
-    # In memory the write fails at commit; PostgreSQL refuses the INSERT itself.
-    with pytest.raises(RuntimeError, match="read-only"):
+    async def write() -> None:
         async with storage.unit_of_work(read_only=True) as uow:
             await uow.users.add(new_user("ana@example.com"))
             await uow.commit()
+
+    # In memory the write fails at commit; PostgreSQL refuses the INSERT itself.
+    with pytest.raises(RuntimeError, match="read-only"):
+        await write()
     async with storage.unit_of_work() as uow:
         assert await uow.users.get_by_email("ana@example.com") is None
 
