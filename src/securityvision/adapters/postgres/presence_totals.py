@@ -215,7 +215,9 @@ async def _one(conn: Connection, query: str, params: dict[str, Any]) -> int:
 # - the rolled-up days the window touches (local days, whole), as the reports read them.
 # A session is counted once, in the segment holding max(start, from): a segment starting at
 # ``from`` adds its carried-in sessions, every other segment the sessions starting in it.
-# Sums are kept in microseconds (exact, in any order) until the end.
+# Sums are kept in microseconds (exact, in any order) until the end. Day and hour rows are read
+# by ``= ANY(ARRAY(…))`` of their keys: an index lookup of exactly those, whatever the planner
+# guesses of the CTEs' sizes.
 _OVERVIEW = """
 WITH valid_hours AS (
     SELECT m.hour
@@ -277,13 +279,15 @@ WITH valid_hours AS (
            + CASE WHEN t.day = %(from)s::timestamptz THEN t.sessions_carried_in ELSE 0 END
              AS sessions,
            t.dwell_us, t.first_started_at AS first_at, t.last_ended_at AS last_at
-    FROM valid_days v JOIN presence_day_totals t ON t.day = v.day
+    FROM presence_day_totals t
+    WHERE t.day = ANY(ARRAY(SELECT day FROM valid_days))
     UNION ALL
     SELECT t.kind, t.key_id,
            t.sessions_started
            + CASE WHEN t.hour = %(from)s::timestamptz THEN t.sessions_carried_in ELSE 0 END,
            t.dwell_us, t.first_started_at, t.last_ended_at
-    FROM lone_hours v JOIN presence_hour_totals t ON t.hour = v.hour
+    FROM presence_hour_totals t
+    WHERE t.hour = ANY(ARRAY(SELECT hour FROM lone_hours))
     UNION ALL
     SELECT k.kind, k.key_id, l.sessions, l.dwell_us, l.first_at, l.last_at
     FROM live l
