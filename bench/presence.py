@@ -17,11 +17,15 @@
 4. **Rollup**: the real ``RollUpPresence`` with ``PostgresRollupStore`` and a clock at the
    load's ``now``: days older than ``--retention-days`` become ``presence_daily_usage``, their
    sessions and raw readings go (as in production, reports read both).
-5. **The original**: its ``collection_logs`` table (id primary key, naive ``created_at``, no
+5. **Presence totals**: the real ``RefreshPresenceTotals`` (what the worker runs every
+   minute) until nothing is left, at the load's ``now``: the hours and UTC days the overview
+   reads instead of sessions (docs/presence.md). ``--reuse`` migrates the kept database to
+   this tree's schema and refreshes too.
+6. **The original**: its ``collection_logs`` table (id primary key, naive ``created_at``, no
    other index, ORIGINAL.md §9 bug 41) in a schema ``original``, filled with the same readings
    (before the rollup), and its ``presence_sessions`` VIEW (ORIGINAL.md §2: LAG over
    ``(tag_id, device_id)`` by ``(created_at, id)``, a running SUM of gap flags, GROUP BY).
-6. **Questions**, each asked ``--repeat`` times of ours (through the real use cases and
+7. **Questions**, each asked ``--repeat`` times of ours (through the real use cases and
    query adapters: ``ListDwellSessions``/``PostgresReportQueries.sessions``,
    ``ReportOverview``, ``CurrentPositions``, ``ReportPersonSummary``) and ``--view-repeat``
    times of the VIEW (the original's SQL for the same question; ours after one untimed
@@ -63,9 +67,11 @@ from securityvision.adapters.postgres.migrator import apply_migrations
 from securityvision.adapters.postgres.partitions import ensure_daily_partitions
 from securityvision.adapters.postgres.positions import PostgresPositionQueries
 from securityvision.adapters.postgres.presence import PostgresPresenceStore
+from securityvision.adapters.postgres.presence_totals import PostgresPresenceTotals
 from securityvision.adapters.postgres.reports import PostgresReportQueries
 from securityvision.adapters.postgres.rollup import PostgresRollupStore
 from securityvision.application.positions import CurrentPositions, PositionFilter
+from securityvision.application.presence_totals import RefreshPresenceTotals
 from securityvision.application.reports import (
     ListDwellSessions,
     ReportOverview,
@@ -491,6 +497,25 @@ async def roll_up(url: str, zone_name: str, end: datetime, retention_days: int) 
         await storage.close()
 
 
+async def refresh_totals(url: str, end: datetime) -> int:
+    """The presence totals the overview reads (what the worker keeps current), refreshed
+    until nothing is left (hours that ended 10 minutes before the load's end), then
+    analyzed."""
+    storage = PostgresStorage(url, max_size=2)
+    await storage.open()
+    try:
+        refresh = RefreshPresenceTotals(PostgresPresenceTotals(storage), FixedClock(end))
+        done = await refresh.execute()
+    finally:
+        await storage.close()
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        await conn.execute(
+            "ANALYZE presence_hour_totals, presence_day_totals, presence_totals_hours,"
+            " presence_totals_dirty"
+        )
+    return done.hours
+
+
 _ORIGINAL = """
 CREATE SCHEMA original;
 CREATE TABLE original.collection_logs (
@@ -635,6 +660,10 @@ def load_dataset(
         conn.execute("VACUUM ANALYZE")
         (live,) = _one(conn.execute("SELECT count(*) FROM presence_sessions"))
     timings["vacuum"] = time.monotonic() - began
+    began = time.monotonic()
+    hours = asyncio.run(refresh_totals(url, end))
+    timings["totals"] = time.monotonic() - began
+    say(f"  presence totals of {hours} hours in {timings['totals']:.0f} s")
     data = Dataset(
         url=url,
         end=end,
@@ -663,6 +692,15 @@ def stored_dataset(url: str) -> Dataset:
     doc["url"] = url
     doc["end"] = datetime.fromisoformat(doc["end"])
     return Dataset(**doc)
+
+
+def refresh_stored(data: Dataset, say: Callable[[str], None]) -> None:
+    """A kept database brought to this tree's schema (a newer migration may add what the
+    questions read) and its presence totals refreshed, as the worker would have."""
+    asyncio.run(apply_migrations(data.url))
+    began = time.monotonic()
+    hours = asyncio.run(refresh_totals(data.url, data.end))
+    say(f"  presence totals of {hours} hours in {time.monotonic() - began:.0f} s")
 
 
 async def _partitions(url: str, days: set[date]) -> None:
@@ -1007,6 +1045,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         if args.reuse:
             data = stored_dataset(args.reuse)
+            refresh_stored(data, say)
         else:
             url = stack.enter_context(fresh_database(args.database_url, keep=args.keep))
             data = load_dataset(url, plan, original=args.view_repeat > 0, progress=say)

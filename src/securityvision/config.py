@@ -318,6 +318,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     presence_log_retention_days: _PositiveInt = 30
     presence_rollup_enabled: bool = False
     presence_rollup_interval_minutes: _PositiveInt = 60
+    presence_totals_interval_seconds: _PositiveInt = 60
     presence_timezone: Annotated[str, _Parser(_timezone)] = "UTC"
     device_offline_threshold_seconds: _PositiveInt = 60
 

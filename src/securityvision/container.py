@@ -23,9 +23,11 @@ from securityvision.adapters.memory import (
     InMemoryRollupStore,
     InMemoryStorage,
 )
+from securityvision.adapters.memory_presence_totals import InMemoryPresenceTotals
 from securityvision.adapters.memory_reports import InMemoryReportQueries
 from securityvision.adapters.postgres.database import PostgresStorage
 from securityvision.adapters.postgres.positions import PostgresPositionQueries
+from securityvision.adapters.postgres.presence_totals import PostgresPresenceTotals
 from securityvision.adapters.postgres.reports import PostgresReportQueries
 from securityvision.adapters.postgres.rollup import PostgresRollupStore
 from securityvision.adapters.relay_metrics import RelayMetrics
@@ -174,6 +176,10 @@ from securityvision.application.positions import (
     PositionsByDevice,
 )
 from securityvision.application.presence import PresenceFollower
+from securityvision.application.presence_totals import (
+    PresenceTotalsStore,
+    RefreshPresenceTotals,
+)
 from securityvision.application.relay import OutboxRelay
 from securityvision.application.reports import ReportQueries, Reports
 from securityvision.application.rollup import RollUpPresence, RollupStore
@@ -382,6 +388,14 @@ def _rollup_store(storage: object) -> RollupStore:
     raise TypeError(f"no rollup store for {type(storage).__name__}")
 
 
+def _presence_totals_store(storage: object) -> PresenceTotalsStore:
+    if isinstance(storage, InMemoryStorage):
+        return InMemoryPresenceTotals()
+    if isinstance(storage, PostgresStorage):
+        return PostgresPresenceTotals(storage)
+    raise TypeError(f"no presence totals store for {type(storage).__name__}")
+
+
 def _secret_cipher(settings: Settings) -> SecretCipher | None:
     """Camera passwords are encrypted with DEVICE_SECRETS_KEY; without it none is stored."""
     key = settings.device_secrets_key
@@ -506,6 +520,10 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         zone=settings.provided.presence_zone,
         zone_name=settings.provided.presence_timezone,
+    )
+    presence_totals_store = providers.Singleton(_presence_totals_store, storage)
+    refresh_presence_totals = providers.Factory(
+        RefreshPresenceTotals, store=presence_totals_store, clock=clock
     )
     ingest_gateway_messages = providers.Factory(
         IngestGatewayMessages,

@@ -13,21 +13,29 @@ import msgspec
 import pytest
 
 from securityvision.adapters.memory import InMemoryStorage
+from securityvision.adapters.memory_presence_totals import InMemoryPresenceTotals
 from securityvision.adapters.memory_reports import InMemoryReportQueries
 from securityvision.adapters.postgres.database import PostgresStorage
+from securityvision.adapters.postgres.presence_totals import PostgresPresenceTotals
 from securityvision.adapters.postgres.reports import PostgresReportQueries
 from securityvision.application.devices import ListDeviceStatuses
 from securityvision.application.ports import Storage
+from securityvision.application.presence_totals import (
+    PresenceTotalsStore,
+    RefreshPresenceTotals,
+)
 from securityvision.application.reports import (
     AlertActivity,
     AlertFilter,
     AlertTally,
     ConcurrencyBucket,
+    Dimension,
     ReportQueries,
     Reports,
     ReportWindowError,
     TransitionFilter,
     UsageFilter,
+    overview_of,
 )
 from securityvision.application.rollup import DayRollup
 from securityvision.domain.alerts import AlertEventType, AlertRuleType, NewAlertEvent, NewAlertRule
@@ -741,3 +749,62 @@ async def test_alert_queries_answer_zeros_over_no_alerts(storage: Storage) -> No
     assert await queries.alert_activity(WINDOW_FROM) == AlertActivity(
         active_alert_rules=0, alerts_opened=0
     )
+
+
+def totals_of(storage: Storage) -> PresenceTotalsStore:
+    if isinstance(storage, InMemoryStorage):
+        return InMemoryPresenceTotals()
+    assert isinstance(storage, PostgresStorage)
+    return PostgresPresenceTotals(storage)
+
+
+async def test_the_overview_totals_are_what_totals_by_answers_for_the_overview(
+    storage: Storage,
+) -> None:
+    """``overview_totals`` equals the overview's part of ``totals_by``, before and after the
+    presence totals are refreshed (PostgreSQL then reads them for the whole UTC days and
+    hours inside a window, the sessions for the rest; memory keeps none), over windows cut
+    anywhere, a point, rolled-up days; filtered or open windows answer from ``totals_by``."""
+    w = await seed(storage)
+    await roll_up(
+        storage,
+        [
+            DailyUsage(
+                tag_id=w.t3,
+                device_id=w.g2,
+                day=D0,
+                total_dwell_seconds=600.0,
+                sessions_count=1,
+                samples_count=10,
+                first_seen_at=at(26, 14),
+                last_seen_at=at(26, 14, 10),
+            )
+        ],
+    )
+    queries = queries_of(storage)
+    dimensions: tuple[Dimension, ...] = ("building", "floor", "group", "device", "person", "tag")
+    windows = [
+        UsageFilter(from_ts=WINDOW_FROM, to_ts=WINDOW_TO),
+        UsageFilter(from_ts=at(26, 12), to_ts=at(29, 0)),
+        UsageFilter(from_ts=at(27, 0), to_ts=at(28, 0)),  # one UTC day
+        UsageFilter(from_ts=at(27, 14), to_ts=at(28, 12, 45)),  # whole hours, ends on a start
+        UsageFilter(from_ts=at(28, 13), to_ts=at(28, 13)),  # a point, on a session's start
+        UsageFilter(from_ts=at(27, 16, 30), to_ts=at(28, 12, 20)),  # on sessions' ends
+        UsageFilter(from_ts=WINDOW_FROM, to_ts=None),
+        UsageFilter(from_ts=WINDOW_FROM, to_ts=WINDOW_TO, person_id=w.ana),
+        UsageFilter(from_ts=WINDOW_FROM, to_ts=WINDOW_TO, min_duration_seconds=30.0),
+    ]
+    refresh = RefreshPresenceTotals(totals_of(storage), FakeClock(at(29, 12)))
+    for step in ("live", "refreshed"):
+        if step == "refreshed":
+            done = await refresh.execute()
+            assert (done.hours > 0) == isinstance(storage, PostgresStorage)
+        for where in windows:
+            for limit in (None, 1):
+                answer = await queries.totals_by(where, ("all", *dimensions), limit)
+                expected = overview_of(answer, dimensions)
+                assert await queries.overview_totals(where, dimensions, limit) == expected, (
+                    step,
+                    where,
+                    limit,
+                )

@@ -275,3 +275,38 @@ async def test_a_gateway_silent_past_the_threshold_goes_offline_and_back_online(
         stop.set()
         await asyncio.wait_for(task, 10)
         await storage.close()
+
+
+async def test_the_worker_refreshes_the_presence_totals_the_overview_reads(
+    migrated: str, mqtt_address: MqttAddress
+) -> None:
+    """Every PRESENCE_TOTALS_INTERVAL_SECONDS, hours of sessions that ended are materialized
+    (docs/presence.md), here a session of two days ago."""
+    await query(
+        migrated,
+        "INSERT INTO presence_sessions (tag_id, device_id, day, started_at, ended_at,"
+        " samples_count, rssi_sum, rssi_max)"
+        " VALUES (1, 1, (now() - interval '2 days')::date, now() - interval '2 days',"
+        "   now() - interval '2 days' + interval '30 minutes', 2, -120, -60) RETURNING id",
+    )
+    prefix = private_prefix()
+    settings = worker_settings(migrated, mqtt_address, prefix, PRESENCE_TOTALS_INTERVAL_SECONDS="1")
+    container = build_container(settings)
+    storage = container.storage()
+    await storage.open()
+    stop = asyncio.Event()
+    task = asyncio.create_task(IngestWorker(settings, container, WorkerMetrics()).run(stop))
+
+    async def materialized() -> bool:
+        rows = await query(
+            migrated, "SELECT sum(sessions_started) FROM presence_hour_totals WHERE kind = 'tag'"
+        )
+        return rows[0][0] == 1
+
+    try:
+        await wait_for(materialized, what="the presence totals to be refreshed")
+        assert await query(migrated, "SELECT count(*) FROM presence_totals_dirty") == [(0,)]
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        await storage.close()

@@ -22,6 +22,7 @@ from securityvision.application.reports import (
     DwellStats,
     Granularity,
     HourOfDayBucket,
+    OverviewTotals,
     RegisterCounts,
     SessionRow,
     TimeBucket,
@@ -35,6 +36,7 @@ from securityvision.application.reports import (
     hour_floor,
     hour_starts,
     local_midnight,
+    overview_of,
     percentile,
     touched_days,
 )
@@ -349,6 +351,11 @@ class InMemoryReportQueries:
         self, where: UsageFilter, dimensions: Sequence[Dimension], limit: int | None = None
     ) -> dict[Dimension, list[UsageTotals]]:
         return {by: await self.totals(where, by, limit) for by in dimensions}
+
+    async def overview_totals(
+        self, where: UsageFilter, dimensions: Sequence[Dimension], limit: int | None = None
+    ) -> OverviewTotals:
+        return overview_of(await self.totals_by(where, ("all", *dimensions), limit), dimensions)
 
     async def calendar(self, where: UsageFilter, granularity: Granularity) -> list[TimeBucket]:
         window = Window(from_ts=where.from_ts, to_ts=where.to_ts)

@@ -12,7 +12,7 @@ PostgreSQL, the same arithmetic in Python in memory); the use cases here pick wi
 defaults and shapes, and round, so both adapters answer identically.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal, Protocol, TypeVar
 
@@ -130,6 +130,44 @@ class UsageTotals(msgspec.Struct, frozen=True, kw_only=True):
     floor_name: str | None = None
     floor_plan_id: int | None = None
     floor_plan_name: str | None = None
+
+
+class RankedTotal(msgspec.Struct, frozen=True, kw_only=True):
+    """A key of a dimension as the overview ranks it: its sessions and dwell."""
+
+    key_id: int | None
+    key_name: str | None
+    sessions_count: int
+    total_dwell_seconds: float
+
+
+class OverviewTotals(msgspec.Struct, frozen=True, kw_only=True):
+    """What the overview shows: the window's ``all`` totals (every field) and, per dimension
+    asked, its keys ranked as ``totals`` ranks them (most dwell first, then key)."""
+
+    total: UsageTotals
+    ranked: dict[Dimension, list[RankedTotal]]
+
+
+def overview_of(
+    ranked: Mapping[Dimension, Sequence[UsageTotals]], dimensions: Sequence[Dimension]
+) -> OverviewTotals:
+    """The overview's projection of ``totals_by`` (asked with ``all`` and ``dimensions``)."""
+    return OverviewTotals(
+        total=_one(ranked["all"]),
+        ranked={
+            by: [
+                RankedTotal(
+                    key_id=r.key_id,
+                    key_name=r.key_name,
+                    sessions_count=r.sessions_count,
+                    total_dwell_seconds=r.total_dwell_seconds,
+                )
+                for r in ranked[by]
+            ]
+            for by in dimensions
+        },
+    )
 
 
 class TimeBucket(msgspec.Struct, frozen=True, kw_only=True):
@@ -259,6 +297,14 @@ class ReportQueries(Protocol):
     ) -> dict[Dimension, list[UsageTotals]]:
         """``totals`` of several dimensions (each limited to ``limit`` rows) from one reading
         of the window's usage."""
+        ...
+
+    async def overview_totals(
+        self, where: UsageFilter, dimensions: Sequence[Dimension], limit: int | None = None
+    ) -> OverviewTotals:
+        """Exactly ``overview_of(totals_by(where, ("all", *dimensions), limit))``: an adapter
+        may answer it from totals kept per hour and day (the PostgreSQL one does, for a
+        finite window without other filters)."""
         ...
 
     async def calendar(self, where: UsageFilter, granularity: Granularity) -> list[TimeBucket]:
@@ -893,7 +939,9 @@ class ListPresenceTransitions(_Base):
 
 class ReportOverview(_Base):
     """``/reports/overview``: totals and the top ten buildings, floors, groups, gateways and
-    people by dwell. Default window 7 days."""
+    people by dwell. Default window 7 days. Read through ``overview_totals``: the PostgreSQL
+    adapter answers an unfiltered window from presence totals per hour and day where it can
+    (docs/presence.md), with the same answer."""
 
     async def execute(
         self,
@@ -907,10 +955,10 @@ class ReportOverview(_Base):
         where = UsageFilter(
             from_ts=window.from_ts, to_ts=window.to_ts, device_id=device_id, tag_id=tag_id
         )
-        ranked = await self._queries.totals_by(
-            where, ("all", "building", "floor", "group", "device", "person"), TOP
+        totals = await self._queries.overview_totals(
+            where, ("building", "floor", "group", "device", "person"), TOP
         )
-        total = _one(ranked["all"])
+        total, ranked = totals.total, totals.ranked
         return Overview(
             summary=TotalsSummary(
                 from_ts=window.from_ts,

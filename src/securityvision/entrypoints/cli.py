@@ -24,6 +24,7 @@ from securityvision.adapters.postgres.migrator import apply_migrations, migratio
 from securityvision.adapters.prometheus import WorkerMetrics
 from securityvision.application.identity import UserDraft
 from securityvision.application.people import PersonDraft
+from securityvision.application.presence_totals import TotalsRefresh
 from securityvision.application.rollup import DayRollup
 from securityvision.application.tags import TagDraft
 from securityvision.config import ConfigError, Secret, Settings, check_serving_safety, load_settings
@@ -437,7 +438,8 @@ main.add_command(doctor)
 @friendly_errors
 def rollup(retention_days: int | None, dry_run: bool, as_json: bool) -> None:
     """Roll presence up into daily usage for every day (in PRESENCE_TIMEZONE) that ended more
-    than N days ago, then drop those days' sessions and raw readings. Idempotent.
+    than N days ago, then drop those days' sessions and raw readings; then bring the
+    presence totals the overview reads up to date. Idempotent.
 
     \b
     Example:  securityvision rollup --retention-days 30 --dry-run
@@ -445,7 +447,7 @@ def rollup(retention_days: int | None, dry_run: bool, as_json: bool) -> None:
     settings = load_settings()
     configure_logging(settings)
     days = retention_days if retention_days is not None else settings.presence_log_retention_days
-    done = _run(_rollup(settings, days, dry_run, show=not as_json))
+    done, totals = _run(_rollup(settings, days, dry_run, show=not as_json))
     if as_json:
         click.echo(msgspec.json.encode(done).decode())
         return
@@ -453,22 +455,28 @@ def rollup(retention_days: int | None, dry_run: bool, as_json: bool) -> None:
     for day in done:
         click.echo(f"{verb}  {day.day}  {day.sessions} sessions, {day.readings} readings")
     click.echo(f"{len(done)} day(s) {verb}; raw data kept from {days} day(s) ago")
+    refreshed = "would refresh" if dry_run else "refreshed"
+    click.echo(f"presence totals: {totals.hours} hour(s) {refreshed}")
 
 
 async def _rollup(
     settings: Settings, retention_days: int, dry_run: bool, *, show: bool = True
-) -> list[DayRollup]:
+) -> tuple[list[DayRollup], TotalsRefresh]:
     container = build_container(settings)
     storage = container.storage()
     await _settle_schema(settings)
     await storage.open()
     try:
         with steps("Rolling up days", None, show=show) as bar:
-            return await container.roll_up_presence().execute(
+            done = await container.roll_up_presence().execute(
                 retention_days,
                 dry_run=dry_run,
                 on_day=lambda day, total: bar.advance(str(day.day), total=total),
             )
+        # The days rolled up left their hours dirty: redone now rather than by the worker.
+        with steps("Refreshing presence totals", None, show=show):
+            totals = await container.refresh_presence_totals().execute(dry_run=dry_run)
+        return done, totals
     finally:
         await storage.close()
 

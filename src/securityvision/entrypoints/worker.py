@@ -128,7 +128,10 @@ class IngestWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set; the batch in hand is stored and acknowledged first."""
-        chores = [asyncio.create_task(self._watch_gateways(stop))]
+        chores = [
+            asyncio.create_task(self._watch_gateways(stop)),
+            asyncio.create_task(self._refresh_totals_periodically(stop)),
+        ]
         if self._settings.presence_rollup_enabled:
             chores.append(asyncio.create_task(self._roll_up_periodically(stop)))
         try:
@@ -373,6 +376,29 @@ class IngestWorker:
                         day.readings,
                     )
             await sleep_unless(stop, interval)
+
+    async def _refresh_totals_periodically(self, stop: asyncio.Event) -> None:
+        """Every PRESENCE_TOTALS_INTERVAL_SECONDS: the hours and days the overview reads
+        instead of sessions (docs/presence.md). Every worker may run it; refreshes take turns
+        under a lock and a second one finds nothing left. Reports stay exact without it,
+        only slower."""
+        interval = self._settings.presence_totals_interval_seconds
+        while not stop.is_set():
+            await sleep_unless(stop, interval)
+            if stop.is_set():
+                return
+            try:
+                done = await self._container.refresh_presence_totals().execute()
+            except StorageError as exc:
+                self._log.warning("storage_unavailable", str(exc))
+                continue
+            if done.hours or done.dropped:
+                log.info(
+                    "presence totals: %s hours refreshed in %s batches, %s dropped",
+                    done.hours,
+                    done.batches,
+                    done.dropped,
+                )
 
 
 async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:

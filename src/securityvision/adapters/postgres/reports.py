@@ -15,6 +15,7 @@ from typing import Any
 from psycopg.rows import DictRow
 
 from securityvision.adapters.postgres.database import PostgresStorage
+from securityvision.adapters.postgres.presence_totals import OVERVIEW_DIMENSIONS, read_overview
 from securityvision.application.reports import (
     AlertActivity,
     AlertDeviceCount,
@@ -27,6 +28,7 @@ from securityvision.application.reports import (
     DwellStats,
     Granularity,
     HourOfDayBucket,
+    OverviewTotals,
     RegisterCounts,
     SessionRow,
     TimeBucket,
@@ -38,6 +40,7 @@ from securityvision.application.reports import (
     calendar_days,
     hour_floor,
     local_midnight,
+    overview_of,
     touched_days,
 )
 
@@ -532,6 +535,21 @@ class PostgresReportQueries:
         for row in await self._rows(query, self._params(where, limit=limit)):
             result[dimensions[row.pop("dimension")]].append(UsageTotals(**row))
         return result
+
+    async def overview_totals(
+        self, where: UsageFilter, dimensions: Sequence[Dimension], limit: int | None = None
+    ) -> OverviewTotals:
+        """From the presence totals (adapters/postgres/presence_totals.py) for a finite
+        window and no other filter; otherwise from ``totals_by``."""
+        only_window = where == UsageFilter(from_ts=where.from_ts, to_ts=where.to_ts)
+        if (
+            not only_window
+            or where.from_ts is None
+            or where.to_ts is None
+            or not OVERVIEW_DIMENSIONS.issuperset(dimensions)
+        ):
+            return overview_of(await self.totals_by(where, ("all", *dimensions), limit), dimensions)
+        return await read_overview(self._storage, dimensions, self._params(where, limit=limit))
 
     async def calendar(self, where: UsageFilter, granularity: Granularity) -> list[TimeBucket]:
         window = Window(from_ts=where.from_ts, to_ts=where.to_ts)
