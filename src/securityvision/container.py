@@ -875,6 +875,8 @@ class Container(containers.DeclarativeContainer):
     update_device.add_kwargs(webhooks=webhook_events)
     delete_device.add_kwargs(webhooks=webhook_events)
     delete_gateways_by_mac.add_kwargs(webhooks=webhook_events)
+    create_camera.add_kwargs(webhooks=webhook_events)
+    update_camera.add_kwargs(webhooks=webhook_events)
     create_building.add_kwargs(webhooks=webhook_events)
     update_building.add_kwargs(webhooks=webhook_events)
     delete_building.add_kwargs(webhooks=webhook_events)

@@ -153,6 +153,75 @@ async def test_events_are_listed_newest_first_and_found_open_stale_or_offline(
         assert await uow.alert_events.count() == 2
 
 
+async def test_a_rule_goes_with_the_gateway_or_group_it_watches_and_its_events_stay(
+    storage: Storage,
+) -> None:
+    """Left behind with its scope cleared, a rule would silently watch every gateway or
+    everyone (migration 0014's cascading keys)."""
+    where = await site(storage)
+    async with storage.unit_of_work() as uow:
+        on_gateway, on_group, on_both, on_lobby, everywhere = [
+            await uow.alert_rules.add(
+                NewAlertRule(
+                    name=name,
+                    rule_type=AlertRuleType.FORBIDDEN_SECTOR,
+                    device_id=device_id,
+                    group_id=group_id,
+                )
+            )
+            for name, device_id, group_id in (
+                ("gateway", where.forbidden, None),
+                ("group", None, where.group),
+                ("both", where.forbidden, where.group),
+                ("lobby", where.lobby, None),
+                ("everywhere", None, None),
+            )
+        ]
+        seen, elsewhere = await uow.alert_events.add_many(
+            [
+                NewAlertEvent(
+                    event_type=AlertEventType.FORBIDDEN_SECTOR,
+                    rule_id=rule.id,
+                    tag_id=where.tag,
+                    person_id=where.person,
+                    device_id=device_id,
+                    group_id=where.group,
+                    started_at=T0,
+                    last_seen_at=T0,
+                )
+                for rule, device_id in ((on_both, where.forbidden), (on_lobby, where.lobby))
+            ]
+        )
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        assert await uow.devices.delete(where.forbidden)
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        left = [r.id for r in await uow.alert_rules.list(AlertRuleFilter())]
+        assert left == [on_group.id, on_lobby.id, everywhere.id]
+        assert await uow.alert_rules.get(on_gateway.id) is None
+        event = await uow.alert_events.get(seen.id)
+        assert event is not None
+        assert (event.rule_id, event.device_id, event.group_id) == (None, None, where.group)
+        assert await uow.person_groups.delete(where.group)
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        left = [r.id for r in await uow.alert_rules.list(AlertRuleFilter())]
+        assert left == [on_lobby.id, everywhere.id]
+        assert [r.id for r in await uow.alert_rules.active()] == left
+        event = await uow.alert_events.get(seen.id)
+        other = await uow.alert_events.get(elsewhere.id)
+        assert event is not None
+        assert other is not None
+        assert (event.rule_id, event.device_id, event.group_id) == (None, None, None)
+        assert (other.rule_id, other.device_id, other.group_id) == (
+            on_lobby.id,
+            where.lobby,
+            None,
+        )
+        assert await uow.alert_events.count() == 2
+
+
 async def test_the_engine_reads_subjects_places_and_stays(storage: Storage) -> None:
     where = await site(storage)
     async with storage.unit_of_work() as uow:

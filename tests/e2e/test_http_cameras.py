@@ -1,6 +1,7 @@
 """Cameras, their events and camera groups over HTTP: the front end's exact bodies, encrypted
 passwords that are never returned, events newest first, and the roles."""
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -116,6 +117,54 @@ async def test_the_front_ends_camera_bodies_store_an_encrypted_password_never_re
     assert [(s["id"], s["is_online"]) for s in status.json()] == [(camera["id"], False)]
     for response in (created, edited, moved, listed, status):
         assert "s3cret" not in response.text
+
+
+async def test_camera_changes_reach_webhook_subscribers_as_any_device_change_does(
+    keyed: AsyncTestClient, db: Database
+) -> None:
+    root = await headers_of(keyed)
+    hook = await keyed.post(
+        "/api/v1/webhooks/", json={"name": "all", "url": "https://soc.example.com/h"}, headers=root
+    )
+    assert hook.status_code == 201, hook.text
+    created = await keyed.post(CAMERAS, json=front_end_camera(), headers=root)
+    assert created.status_code == 201, created.text
+    camera_id = created.json()["id"]
+    path = f"{CAMERAS}{camera_id}"
+    for body in (
+        {"name": "Portaria 2"},
+        {"pos_x": 0.5, "pos_y": 0.25},  # the drag on the plan
+        {"password": "n3w-camera-s3cret"},  # new credentials alone are a change too
+        {},  # nothing sent, nothing to tell
+    ):
+        changed = await keyed.put(path, json=body, headers=root)
+        assert changed.status_code == 200, changed.text
+    refused = await keyed.post(CAMERAS, json=front_end_camera(), headers=root)
+    assert refused.status_code == 400, refused.text
+    deleted = await keyed.delete(f"/api/v1/devices/{camera_id}", headers=root)
+    assert deleted.status_code == 204, deleted.text
+
+    cursor = await db.execute(
+        "SELECT destination, payload FROM outbox WHERE channel = 'webhook' ORDER BY id"
+    )
+    rows = await cursor.fetchall()
+    assert {destination for destination, _ in rows} == {str(hook.json()["id"])}
+    bodies = [json.loads(bytes(payload)) for _, payload in rows]
+    assert [b["event_type"] for b in bodies] == [
+        "DEVICE_CREATED",
+        "DEVICE_UPDATED",
+        "DEVICE_UPDATED",
+        "DEVICE_POSITION_UPDATED",
+        "DEVICE_UPDATED",
+        "DEVICE_DELETED",
+    ]
+    assert {b["payload"]["device_id"] for b in bodies} == {camera_id}
+    assert (bodies[0]["payload"]["type"], bodies[0]["payload"]["code"]) == ("CAMERA", "fixa01")
+    assert bodies[1]["payload"]["name"] == "Portaria 2"
+    assert (bodies[3]["payload"]["pos_x"], bodies[3]["payload"]["pos_y"]) == (0.5, 0.25)
+    for _, payload in rows:
+        assert b"s3cret" not in bytes(payload)
+        assert b"admin" not in bytes(payload)  # nor the camera's user name
 
 
 async def test_a_password_without_the_secrets_key_is_refused_and_nothing_is_stored(

@@ -5,9 +5,12 @@ one exactly once, in order, once it is back."""
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from litestar.testing import AsyncTestClient
 
 from securityvision.adapters.postgres.migrator import apply_migrations
 from securityvision.application.relay import OutboxRelay
@@ -17,6 +20,8 @@ from securityvision.container import Container, build_container
 from securityvision.domain.alerts import AlertRuleType, NewAlertRule
 from securityvision.domain.outbox import Backoff
 from securityvision.domain.webhooks import WEBHOOK_CHANNEL, WebhookEventType, signature_matches
+from securityvision.entrypoints.http import create_app
+from tests.e2e.conftest import ROOT_EMAIL, ROOT_PASSWORD, TEST_SECRET, login
 from tests.support.databases import temporary_database
 from tests.support.rtls import query, wait_for
 from tests.support.webhooks import WebhookReceiver
@@ -180,3 +185,103 @@ async def test_a_refusal_for_good_is_a_dead_letter_and_a_disabled_subscription_t
     assert [d for d, _ in dead] == [str(gone.id), str(paused.id)]
     assert "answered 404" in dead[0][1]
     assert "disabled" in dead[1][1]
+
+
+# --- /health ------------------------------------------------------------------------------
+
+Headers = dict[str, str]
+
+
+@asynccontextmanager
+async def api(url: str, **env: str) -> AsyncIterator[tuple[AsyncTestClient, Headers]]:
+    """The API over ``url``, running its relays as a deployment does."""
+    environ = {
+        "DATABASE_URL": url,
+        "SVPOS_SECRET_KEY": TEST_SECRET,
+        "SUPERADMIN_EMAIL": ROOT_EMAIL,
+        "SUPERADMIN_PASSWORD": ROOT_PASSWORD,
+        "RTLS_MQTT_ENABLED": "false",
+        "WEBHOOK_TIMEOUT_SECONDS": "2",
+    } | env
+    container = build_container(load_settings(environ, env_file=None))
+    async with AsyncTestClient(create_app(container), raise_server_exceptions=False) as client:
+        yield client, await login(client, ROOT_EMAIL, ROOT_PASSWORD)
+
+
+async def health_until(
+    client: AsyncTestClient, wanted: dict[str, Any], *, what: str
+) -> dict[str, Any]:
+    """``/health`` once its ``webhooks`` block has the ``wanted`` values (probes are cached
+    for 5 s, and the relay retries on its own time)."""
+    seen: dict[str, Any] = {}
+
+    async def matches() -> bool:
+        seen.update((await client.get("/health")).json())
+        return all(seen["webhooks"].get(k) == v for k, v in wanted.items())
+
+    try:
+        await wait_for(matches, seconds=45, what=what)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; last /health: {seen}") from None
+    return seen
+
+
+async def test_health_shows_the_webhook_relay_with_what_waits_what_was_refused_and_when_stuck(
+    postgres_server_url: str, receiver: WebhookReceiver
+) -> None:
+    with temporary_database(postgres_server_url) as url:
+        await apply_migrations(url)
+        async with api(url) as (client, root):
+            for name, hook_url in (
+                ("SOC", receiver.url),
+                ("gone", receiver.url.replace("/hooks/soc", "/missing")),
+            ):
+                created = await client.post(
+                    "/api/v1/webhooks/", json={"name": name, "url": hook_url}, headers=root
+                )
+                assert created.status_code == 201, created.text
+
+            async def rule(name: str) -> None:
+                body = {"name": name, "rule_type": "DWELL_TIME"}
+                created = await client.post("/api/v1/alert-rules/", json=body, headers=root)
+                assert created.status_code == 201, created.text
+
+            # The receiver is down: both deliveries wait.
+            await rule("Regra 1")
+            health = await health_until(
+                client,
+                {"status": "up", "backlog": 2, "dead_letters": 0},
+                what="two webhooks waiting",
+            )
+            webhooks = health["webhooks"]
+            assert webhooks["relay"] == {"state": "active", "broker": "connected"}
+            assert webhooks["oldest_age_seconds"] >= 0
+            assert health["status"] == "ok"
+
+            # Back: one delivered, the other refused for good (404), a dead letter.
+            await receiver.start()
+            await health_until(
+                client,
+                {"status": "up", "backlog": 0, "dead_letters": 1},
+                what="one webhook delivered and one dead letter",
+            )
+            assert len(receiver.received) == 1
+
+            # Down again for longer than deliveries should ever wait.
+            await receiver.stop()
+            await rule("Regra 2")
+            aged = await query(
+                url,
+                "UPDATE outbox SET created_at = now() - interval '10 minutes'"
+                " WHERE channel = 'webhook' AND dead_at IS NULL RETURNING id",
+            )
+            assert len(aged) == 2
+            health = await health_until(
+                client, {"status": "stuck", "backlog": 2}, what="the webhooks to be stuck"
+            )
+            assert health["status"] == "degraded"
+            assert health["webhooks"]["detail"] == "messages wait longer than they should"
+
+        async with api(url, WEBHOOKS_ENABLED="false") as (client, _):
+            health = (await client.get("/health")).json()
+        assert health["webhooks"] == {"status": "disabled"}

@@ -21,7 +21,9 @@ from securityvision.adapters.memory_alerts import (
     InMemoryAlertEventRepository,
     InMemoryAlertRuleRepository,
     InMemoryWebhookSubscriptionRepository,
+    forget_person_group,
 )
+from securityvision.adapters.memory_alerts import forget_device as forget_alerting_device
 from securityvision.adapters.memory_cambus import (
     CamBusTables,
     InMemoryCameraPublicationRepository,
@@ -277,6 +279,7 @@ class InMemoryPersonGroupRepository:
         if self._state.person_groups.pop(group_id, None) is None:
             return False
         self._state.memberships = {m for m in self._state.memberships if m[0] != group_id}
+        forget_person_group(self._state.alert_tables, group_id)
         return True
 
     async def members(self, group_id: int) -> Sequence[Person]:
@@ -460,6 +463,7 @@ class InMemoryDeviceRepository:
             return False
         forget_device(self._state.sites, device_id)
         forget_camera_device(self._state.incident_tables, device_id)
+        forget_alerting_device(self._state.alert_tables, device_id)
         logs = self._state.collection_logs
         self._state.collection_logs = {i: r for i, r in logs.items() if r.device_id != device_id}
         for mac, unknown in list(self._state.unknown_tags.items()):

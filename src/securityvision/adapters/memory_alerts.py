@@ -82,6 +82,34 @@ def _matches(item: msgspec.Struct, where: msgspec.Struct) -> bool:
     )
 
 
+def _drop_rules(tables: AlertTables, rule_ids: Collection[int]) -> None:
+    """Rules removed; their events stay, no longer naming them (``ON DELETE SET NULL``)."""
+    gone = set(rule_ids)
+    for rule_id in gone:
+        tables.rules.pop(rule_id, None)
+    for event in list(tables.events.values()):
+        if event.rule_id in gone:
+            tables.events[event.id] = msgspec.structs.replace(event, rule_id=None)
+
+
+def forget_device(tables: AlertTables, device_id: int) -> None:
+    """What the keys do in PostgreSQL when a device goes: the rules scoped to it go with it
+    (left with no scope they would watch every gateway), its events stay without it."""
+    _drop_rules(tables, [i for i, r in tables.rules.items() if r.device_id == device_id])
+    for event in list(tables.events.values()):
+        if event.device_id == device_id:
+            tables.events[event.id] = msgspec.structs.replace(event, device_id=None)
+
+
+def forget_person_group(tables: AlertTables, group_id: int) -> None:
+    """What the keys do in PostgreSQL when a person group goes: the rules scoped to it go
+    with it (left with no scope they would watch everyone), its events stay without it."""
+    _drop_rules(tables, [i for i, r in tables.rules.items() if r.group_id == group_id])
+    for event in list(tables.events.values()):
+        if event.group_id == group_id:
+            tables.events[event.id] = msgspec.structs.replace(event, group_id=None)
+
+
 class InMemoryAlertRuleRepository:
     def __init__(self, state: AlertsHost, ids: "itertools.count[int]", clock: Clock) -> None:
         self._state = state
@@ -123,12 +151,9 @@ class InMemoryAlertRuleRepository:
         return saved
 
     async def delete(self, rule_id: int) -> bool:
-        if self._rules.pop(rule_id, None) is None:
+        if rule_id not in self._rules:
             return False
-        events = self._state.alert_tables.events
-        for event in list(events.values()):
-            if event.rule_id == rule_id:
-                events[event.id] = msgspec.structs.replace(event, rule_id=None)
+        _drop_rules(self._state.alert_tables, [rule_id])
         return True
 
 

@@ -15,10 +15,12 @@ from securityvision.application.devices import (
     change_device,
     changed_fields,
     device_not_found,
+    tell_device_changed,
 )
 from securityvision.application.incident_pipeline import IncidentPipeline, PipelineResult
 from securityvision.application.incident_ports import SecretCipher
 from securityvision.application.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from securityvision.application.webhooks import WebhookEvents
 from securityvision.domain.cameras import (
     CameraGroup,
     DeviceEvent,
@@ -84,7 +86,8 @@ class CreateCamera:
       placements; access control hears of it).
     - The password is encrypted with DEVICE_SECRETS_KEY in the same transaction; without the
       key a password is refused (``secrets_key_missing``). It is never returned.
-    - cam-bus is sent the camera's retained ``/info`` (docs/cambus.md).
+    - cam-bus is sent the camera's retained ``/info`` (docs/cambus.md), and webhook
+      subscribers ``DEVICE_CREATED`` as from ``CreateDevice``, in the same transaction.
     """
 
     def __init__(
@@ -94,12 +97,15 @@ class CreateCamera:
         default_shard: str,
         access_control: AccessControl | None = None,
         cambus: CamBusPublications | None = None,
+        *,
+        webhooks: WebhookEvents | None = None,
     ) -> None:
         self._uow = uow
         self._credentials = _Credentials(cipher)
         self._default_shard = default_shard
         self._access_control = access_control or AccessControl()
         self._cambus = cambus or CamBusPublications()
+        self._webhooks = webhooks
 
     async def execute(self, draft: NewDevice, password: CameraPassword | None = None) -> Device:
         self._credentials.check(password)
@@ -111,6 +117,7 @@ class CreateCamera:
             if password is not None:
                 await self._credentials.store(uow, device.id, password)
             await self._cambus.camera_changed(uow, device.id)
+            await tell_device_changed(self._webhooks, uow, None, device)
             await uow.commit()
         return device
 
@@ -119,7 +126,9 @@ class UpdateCamera:
     """Change the fields sent of a camera (``PUT /devices/cameras/{id}``, partial as the
     front end sends it); ``400 not_a_camera`` for another type. A password sent replaces
     the stored one (null or blank clears it). cam-bus is sent the changed ``/info``, and a
-    tombstone on the topic the camera left."""
+    tombstone on the topic the camera left; webhook subscribers ``DEVICE_UPDATED`` (and
+    ``DEVICE_POSITION_UPDATED``) as from ``UpdateDevice``, in the same transaction — a
+    password alone is a change too, a body sending nothing is none."""
 
     def __init__(
         self,
@@ -127,11 +136,14 @@ class UpdateCamera:
         cipher: SecretCipher | None,
         access_control: AccessControl | None = None,
         cambus: CamBusPublications | None = None,
+        *,
+        webhooks: WebhookEvents | None = None,
     ) -> None:
         self._uow = uow
         self._credentials = _Credentials(cipher)
         self._access_control = access_control or AccessControl()
         self._cambus = cambus or CamBusPublications()
+        self._webhooks = webhooks
 
     async def execute(
         self, device_id: int, changes: DeviceChanges, password: CameraPassword | None = None
@@ -151,6 +163,8 @@ class UpdateCamera:
             if password is not None:
                 await self._credentials.store(uow, device_id, password)
             await self._cambus.camera_changed(uow, device_id)
+            if values or password is not None:
+                await tell_device_changed(self._webhooks, uow, device, saved)
             await uow.commit()
         return saved
 

@@ -167,10 +167,7 @@ class CreateDevice:
         async with self._uow() as uow:
             device = await add_device(uow, draft, self._access_control)
             await self._cambus.camera_changed(uow, device.id)
-            if self._webhooks is not None:
-                await self._webhooks.tell(
-                    uow, WebhookEventType.DEVICE_CREATED, device_payload(device)
-                )
+            await tell_device_changed(self._webhooks, uow, None, device)
             await uow.commit()
         return device
 
@@ -186,6 +183,23 @@ async def add_device(uow: UnitOfWork, draft: NewDevice, access_control: AccessCo
     device = await uow.devices.add(new)
     await access_control.device_changed(uow, Event.CREATED, device)
     return device
+
+
+async def tell_device_changed(
+    webhooks: WebhookEvents | None, uow: UnitOfWork, before: Device | None, after: Device
+) -> None:
+    """Webhook subscribers hear of a device registered (no ``before``: DEVICE_CREATED) or
+    changed (DEVICE_UPDATED, and DEVICE_POSITION_UPDATED when its plan or its place on it
+    moved), in the caller's unit of work; every route that registers or changes a device
+    (``/devices``, ``/devices/cameras``) goes through here."""
+    if webhooks is None:
+        return
+    if before is None:
+        await webhooks.tell(uow, WebhookEventType.DEVICE_CREATED, device_payload(after))
+        return
+    await webhooks.tell(uow, WebhookEventType.DEVICE_UPDATED, device_payload(after))
+    if any(getattr(before, f) != getattr(after, f) for f in DEVICE_POSITION_FIELDS):
+        await webhooks.tell(uow, WebhookEventType.DEVICE_POSITION_UPDATED, device_payload(after))
 
 
 class UpdateDevice:
@@ -216,14 +230,7 @@ class UpdateDevice:
                 return device
             saved = await change_device(uow, device, values, self._access_control)
             await self._cambus.camera_changed(uow, device_id)
-            if self._webhooks is not None:
-                await self._webhooks.tell(
-                    uow, WebhookEventType.DEVICE_UPDATED, device_payload(saved)
-                )
-                if any(getattr(device, f) != getattr(saved, f) for f in DEVICE_POSITION_FIELDS):
-                    await self._webhooks.tell(
-                        uow, WebhookEventType.DEVICE_POSITION_UPDATED, device_payload(saved)
-                    )
+            await tell_device_changed(self._webhooks, uow, device, saved)
             await uow.commit()
         return saved
 
@@ -435,4 +442,5 @@ __all__ = [
     "change_device",
     "changed_fields",
     "device_not_found",
+    "tell_device_changed",
 ]

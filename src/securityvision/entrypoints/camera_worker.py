@@ -6,19 +6,16 @@ state."""
 
 import asyncio
 import logging
-from datetime import datetime
 
 from securityvision.adapters.mqtt.cambus import (
     CambusTopic,
-    analytic_event_from,
-    camera_status_from,
-    decode_document,
     decode_uplink_status,
     parse_cambus_topic,
 )
 from securityvision.adapters.mqtt.subscriber import InboundMessage, MqttSubscriber
 from securityvision.adapters.prometheus import WorkerMetrics
 from securityvision.application.cambus_ingest import CameraMessage, CameraOutcome
+from securityvision.codecs import camera_message
 from securityvision.config import Settings
 from securityvision.container import Container
 from securityvision.domain.cambus import UplinkStatus
@@ -165,46 +162,15 @@ class CameraWorker:
         return True
 
     def _decode(self, inbound: InboundMessage) -> CameraMessage | None:
-        topic = parse_cambus_topic(inbound.topic, self._base)
-        if isinstance(topic, Rejection):
-            self._reject(topic.reason, inbound.topic[:120])
-            return None
-        if topic.kind not in ("event", "camera_status") or not topic.device_id:
-            return None  # our own /info, uplink requests, collector status: nothing to store
-        result = self._parse(topic, inbound.payload, inbound.received_at)
+        """The message as the library decodes it (``securityvision.codecs``); None, counted
+        and logged when rejected, for anything there is nothing to store of."""
+        result = camera_message(
+            inbound.topic, inbound.payload, received_at=inbound.received_at, base=self._base
+        )
         if isinstance(result, Rejection):
             self._reject(result.reason, f"{result.detail} ({inbound.topic[:120]})")
             return None
-        return result
-
-    def _parse(
-        self, topic: CambusTopic, payload: bytes, received_at: datetime
-    ) -> CameraMessage | Rejection:
-        assert topic.device_id is not None
-        document = decode_document(payload)
-        if isinstance(document, Rejection):
-            return document
-        if topic.kind == "event":
-            event = analytic_event_from(topic, document, received_at)
-            return CameraMessage(
-                camera_code=topic.device_id,
-                topic=f"{self._base}/{topic.tenant}/{topic.building}/{topic.floor}/"
-                f"{topic.device_type}/{topic.device_id}/{topic.analytic}/events",
-                received_at=received_at,
-                payload=document,
-                event=event,
-            )
-        status = camera_status_from(document, received_at)
-        if isinstance(status, Rejection):
-            return status
-        return CameraMessage(
-            camera_code=topic.device_id,
-            topic=f"{self._base}/{topic.tenant}/{topic.building}/{topic.floor}/"
-            f"{topic.device_type}/{topic.device_id}/status",
-            received_at=received_at,
-            payload=document,
-            status=status,
-        )
+        return result  # None: our own /info, uplink requests, collector status
 
     def _reject(self, reason: str, detail: str) -> None:
         self._metrics.readings_rejected.labels(reason).inc()

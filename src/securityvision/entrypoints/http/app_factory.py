@@ -19,6 +19,9 @@ from securityvision.adapters.mqtt.probe import BrokerProbe
 from securityvision.application.live import EventHub
 from securityvision.config import Settings
 from securityvision.container import Container
+from securityvision.domain.chatwoot import CHATWOOT_CHANNEL
+from securityvision.domain.outbox import MQTT_CHANNEL
+from securityvision.domain.webhooks import WEBHOOK_CHANNEL
 from securityvision.entrypoints.http.auth import (
     PUBLIC,
     BearerTokenMiddleware,
@@ -233,17 +236,20 @@ def create_app(container: Container, *, manage_storage: bool = True) -> Litestar
     broker = _broker_probe(settings)
     # The outbox relays (MQTT publications, ...); they run with the storage they need.
     relays = container.relays()
-    relay = container.mqtt_relay() if settings.rtls_mqtt_enabled else None
-    chatwoot = settings.chatwoot_configured
     # Beside it, the expiry of cam-bus uplinks not renewed (when publishing to cam-bus).
     expiry = container.uplink_expiry() if container.cambus_publishing() is not None else None
+    # /health shows each of those relays, by channel: exactly the ones that run.
+    by_channel = {relay.status.channel: relay for relay in relays}
     health_checker = HealthChecker(
         storage,
         broker,
         chatwoot_enabled=settings.chatwoot_enabled,
-        relay=relay,
-        chatwoot_relay=container.chatwoot_relay() if chatwoot else None,
-        chatwoot_publisher=container.chatwoot_publisher() if chatwoot else None,
+        relay=by_channel.get(MQTT_CHANNEL),
+        chatwoot_relay=by_channel.get(CHATWOOT_CHANNEL),
+        chatwoot_publisher=(
+            container.chatwoot_publisher() if CHATWOOT_CHANNEL in by_channel else None
+        ),
+        webhook_relay=by_channel.get(WEBHOOK_CHANNEL),
     )
 
     event_hub = EventHub(storage.event_source())

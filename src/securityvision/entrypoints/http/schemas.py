@@ -111,9 +111,23 @@ class ChatwootHealth(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     last_delivered_at: datetime | None = None
 
 
+class WebhooksHealth(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Outbound webhooks (docs/alerts.md): ``status`` is ``disabled`` (WEBHOOKS_ENABLED=false:
+    no relay runs), ``up`` or ``stuck`` (its oldest message waited over 5 minutes: a
+    subscriber has been failing); its relay, its outbox backlog and dead letters."""
+
+    status: str
+    detail: str | None = None
+    relay: RelayHealth | None = None
+    backlog: int | None = None
+    dead_letters: int | None = None
+    oldest_age_seconds: float | None = None
+
+
 class HealthRead(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     database: ComponentHealth
     broker: ComponentHealth
     chatwoot: ChatwootHealth
+    webhooks: WebhooksHealth
     outbox: OutboxHealth | None = None

@@ -12,6 +12,8 @@ from securityvision.application.ports import Storage
 from securityvision.application.relay import OutboxRelay, RelayState
 from securityvision.domain.chatwoot import CHATWOOT_CHANNEL
 from securityvision.domain.errors import StorageError
+from securityvision.domain.outbox import OutboxBacklog
+from securityvision.domain.webhooks import WEBHOOK_CHANNEL
 from securityvision.entrypoints.http.auth import PUBLIC
 from securityvision.entrypoints.http.schemas import (
     ChatwootHealth,
@@ -19,6 +21,7 @@ from securityvision.entrypoints.http.schemas import (
     HealthRead,
     OutboxHealth,
     RelayHealth,
+    WebhooksHealth,
 )
 
 _CACHE_SECONDS = 5.0
@@ -39,6 +42,7 @@ class HealthChecker:
         *,
         chatwoot_relay: OutboxRelay | None = None,
         chatwoot_publisher: ChatwootPublisher | None = None,
+        webhook_relay: OutboxRelay | None = None,
     ):
         self._storage = storage
         self._broker = broker
@@ -46,6 +50,7 @@ class HealthChecker:
         self._relay = relay
         self._chatwoot_relay = chatwoot_relay
         self._chatwoot_publisher = chatwoot_publisher
+        self._webhook_relay = webhook_relay
         self._cached: tuple[float, HealthRead] | None = None
         self._lock = asyncio.Lock()
 
@@ -57,8 +62,12 @@ class HealthChecker:
             return self._cached[1]
 
     async def _probe(self) -> HealthRead:
-        database, broker, outbox, chatwoot = await asyncio.gather(
-            self._database(), self._broker_state(), self._outbox(), self._chatwoot()
+        database, broker, outbox, chatwoot, webhooks = await asyncio.gather(
+            self._database(),
+            self._broker_state(),
+            self._outbox(),
+            self._chatwoot(),
+            self._webhooks(),
         )
         degraded = database.status != "up" or broker.status == "down" or outbox.status == "stuck"
         return HealthRead(
@@ -66,6 +75,7 @@ class HealthChecker:
             database=database,
             broker=broker,
             chatwoot=chatwoot,
+            webhooks=webhooks,
             outbox=outbox,
         )
 
@@ -91,19 +101,11 @@ class HealthChecker:
         relay = self._relay_state(self._chatwoot_relay)
         publisher = self._chatwoot_publisher
         state = publisher.state if publisher is not None else None
-        try:
-            async with asyncio.timeout(3):
-                async with self._storage.unit_of_work() as uow:
-                    backlog = await uow.outbox.backlog(CHATWOOT_CHANNEL)
-        except (StorageError, TimeoutError):
-            backlog = None
+        backlog = await self._channel_backlog(CHATWOOT_CHANNEL)
         age = None if backlog is None else backlog.oldest_age_seconds
+        status, detail = _delivery_status(age)
         if relay.broker == "disconnected":
             status, detail = "down", "Chatwoot cannot be reached"
-        elif age is not None and age > _OUTBOX_STUCK_SECONDS:
-            status, detail = "stuck", "messages wait longer than they should"
-        else:
-            status, detail = "up", None
         return ChatwootHealth(
             status=status,
             detail=detail,
@@ -115,6 +117,33 @@ class HealthChecker:
             last_error_at=state.last_error_at if state else None,
             last_delivered_at=state.last_delivered_at if state else None,
         )
+
+    async def _webhooks(self) -> WebhooksHealth:
+        if self._webhook_relay is None:
+            return WebhooksHealth(status="disabled")
+        # Each delivery is a request of its own: no standing connection to be down, and a
+        # failing subscriber shows as messages waiting (``stuck``).
+        relay = self._relay_state(self._webhook_relay)
+        backlog = await self._channel_backlog(WEBHOOK_CHANNEL)
+        age = None if backlog is None else backlog.oldest_age_seconds
+        status, detail = _delivery_status(age)
+        return WebhooksHealth(
+            status=status,
+            detail=detail,
+            relay=relay,
+            backlog=None if backlog is None else backlog.count,
+            dead_letters=None if backlog is None else backlog.dead,
+            oldest_age_seconds=None if age is None else round(age, 3),
+        )
+
+    async def _channel_backlog(self, channel: str) -> OutboxBacklog | None:
+        """What waits on ``channel``; None when it could not be read."""
+        try:
+            async with asyncio.timeout(3):
+                async with self._storage.unit_of_work() as uow:
+                    return await uow.outbox.backlog(channel)
+        except (StorageError, TimeoutError):
+            return None
 
     def _relay_state(self, relay: OutboxRelay | None = None) -> RelayHealth:
         relay = relay or self._relay
@@ -143,6 +172,13 @@ class HealthChecker:
         except ConnectionError as exc:
             return ComponentHealth(status="down", detail=str(exc))
         return ComponentHealth(status="up")
+
+
+def _delivery_status(oldest_age_seconds: float | None) -> tuple[str, str | None]:
+    """A channel's delivery: ``stuck`` when its oldest message waited too long."""
+    if oldest_age_seconds is not None and oldest_age_seconds > _OUTBOX_STUCK_SECONDS:
+        return "stuck", "messages wait longer than they should"
+    return "up", None
 
 
 class HealthController(Controller):
