@@ -63,6 +63,7 @@ from securityvision.application.ports import (
     UserRepository,
 )
 from securityvision.application.positions import PositionQueries
+from securityvision.application.presence_totals import PresenceTotalsStore
 from securityvision.application.reports import ReportQueries
 from securityvision.application.rollup import RollupStore
 
@@ -100,6 +101,7 @@ __all__ = [
     "PersonRepository",
     "PositionQueries",
     "PresenceStore",
+    "PresenceTotalsStore",
     "Publisher",
     "ReadingRow",
     "RelayObserver",

@@ -157,6 +157,11 @@ from securityvision.application.positions import (
     PositionView,
 )
 from securityvision.application.presence import PresenceFollower
+from securityvision.application.presence_totals import (
+    RefreshPresenceTotals,
+    TotalsBatch,
+    TotalsRefresh,
+)
 from securityvision.application.relay import (
     DeliverOutbox,
     OutboxRelay,
@@ -165,6 +170,7 @@ from securityvision.application.relay import (
     RelayStatus,
 )
 from securityvision.application.reports import (
+    AlertFilter,
     DashboardSummaryReport,
     ListDwellSessions,
     ListPresenceTransitions,
@@ -244,6 +250,7 @@ __all__ = [
     "AccessControl",
     "AccessToken",
     "AddCollectionLog",
+    "AlertFilter",
     "AttachFileToIncident",
     "Authenticate",
     "BootstrapResult",
@@ -382,6 +389,7 @@ __all__ = [
     "ReadingDraft",
     "RecordCameraEvent",
     "RecordedEvent",
+    "RefreshPresenceTotals",
     "RelayPass",
     "RelayState",
     "RelayStatus",
@@ -412,6 +420,8 @@ __all__ = [
     "SupportGroupDetails",
     "TagChanges",
     "TagDraft",
+    "TotalsBatch",
+    "TotalsRefresh",
     "TransitionFilter",
     "UpdateBuilding",
     "UpdateCamera",

@@ -15,12 +15,14 @@ from securityvision.adapters.memory import (
     InMemoryRollupStore,
     InMemoryStorage,
 )
+from securityvision.adapters.memory_presence_totals import InMemoryPresenceTotals
 from securityvision.adapters.memory_reports import InMemoryReportQueries
 
 __all__ = [
     "FilesystemMediaStore",
     "InMemoryMediaStore",
     "InMemoryPositionQueries",
+    "InMemoryPresenceTotals",
     "InMemoryReportQueries",
     "InMemoryRollupStore",
     "InMemoryStorage",
