@@ -78,13 +78,21 @@ $$;
 
 -- UPDATE: OLD and NEW joined by id. A session keeping its tag, gateway and start changed
 -- between its old and its new end only (nothing, if its end stayed: counters, RSSI); any
--- other change moved it whole (both ranges).
+-- other change moved it whole (both ranges). Every range starts at or after the old or the
+-- new start, so only rows with a start before the cutoff can mark anything: they are picked
+-- first (none, for the usual ingest batch, whose sessions are recent), and only they are
+-- joined, by hash (a nested loop over two transition tables of 5,000 rows each, which the
+-- planner chose for lack of statistics, tripled PostgreSQL's cost of an ingest batch).
 CREATE FUNCTION presence_totals_mark_updated() RETURNS trigger
-LANGUAGE plpgsql SET jit = off SET enable_mergejoin = off AS $$
+LANGUAGE plpgsql SET jit = off SET enable_mergejoin = off SET enable_nestloop = off AS $$
 DECLARE
     cutoff timestamptz := statement_timestamp() - interval '5 minutes';
     marked timestamptz := clock_timestamp();
 BEGIN
+    IF NOT EXISTS (SELECT FROM old_rows WHERE started_at < cutoff)
+       AND NOT EXISTS (SELECT FROM new_rows WHERE started_at < cutoff) THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO presence_totals_dirty (hour, marked_at)
     SELECT DISTINCT g, marked
     FROM (
@@ -93,10 +101,7 @@ BEGIN
                    AS same
         FROM old_rows o
         JOIN new_rows n ON n.id = o.id
-        -- What can mark anything, tested before any range is built: an old end (of either
-        -- version), or a session moved (its tag, gateway or start changed).
-        WHERE o.ended_at < cutoff OR n.ended_at < cutoff
-           OR (o.tag_id, o.device_id, o.started_at) <> (n.tag_id, n.device_id, n.started_at)
+        WHERE o.started_at < cutoff OR n.started_at < cutoff
     ) p
     CROSS JOIN LATERAL (
         VALUES (CASE WHEN p.same AND p.oe <> p.ne THEN least(p.oe, p.ne) END,
