@@ -1,14 +1,25 @@
-"""The embedded broker: a port that is taken is refused in one line; MQTT 3.1.1 only."""
+"""The embedded broker: a port that is taken is refused in one line; MQTT 3.1.1 only. The
+embedded PostgreSQL: a start slower than pgserver waits for is waited for."""
 
+import importlib
+import shutil
 import socket
+import subprocess
+import tempfile
+import time
+import warnings
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import aiomqtt
+import psycopg
 import pytest
 
 from securityvision.adapters.embedded import (
     BackgroundBroker,
     EmbeddedBroker,
+    EmbeddedPostgres,
     EmbeddedServiceError,
     free_port,
     port_in_use,
@@ -77,3 +88,46 @@ async def test_the_broker_speaks_mqtt_311_and_refuses_mqtt_5() -> None:
                 pass
 
     assert refused.value.rc == 132  # CONNACK "Unsupported protocol version"
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A data directory outside pytest's own temporary ones, which another pytest run closes
+    to the ``pgserver`` user (tests/conftest.py, ``postgres_server_url``)."""
+    root = Path(tempfile.mkdtemp(prefix="securityvision-test-embedded-"))
+    try:
+        yield root / "data"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.postgres
+def test_a_postgres_slower_to_start_than_pgserver_waits_for_is_waited_for(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with warnings.catch_warnings():  # as EmbeddedPostgres imports it: XDG_RUNTIME_DIR unset
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        commands = importlib.import_module("pgserver.postgres_server")
+    pg_ctl = commands.pg_ctl
+    gave_up: list[list[str]] = []
+
+    def impatient(args: list[str], **kwargs: Any) -> str:
+        """``pg_ctl start`` giving up before the server is ready, as pgserver's 10 s do on a
+        busy machine: the server is launched and goes on starting."""
+        if args[-1] != "start":
+            return str(pg_ctl(args, **kwargs))
+        pg_ctl(["-W" if arg == "-w" else arg for arg in args], **kwargs)
+        # After 10 s the server has opened its log, which pgserver then shows.
+        for _ in range(100):
+            if (data_dir / "log").exists():
+                break
+            time.sleep(0.1)
+        gave_up.append(args)
+        raise subprocess.TimeoutExpired(cmd="pg_ctl", timeout=10)
+
+    monkeypatch.setattr(commands, "pg_ctl", impatient)
+    with EmbeddedPostgres(data_dir) as server, psycopg.connect(server.url) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert gave_up
+    postmaster = importlib.import_module("pgserver.utils").PostmasterInfo.read_from_pgdata(data_dir)
+    assert postmaster is None or not postmaster.is_running()

@@ -43,7 +43,9 @@ import json
 import logging
 import os
 import socket
+import subprocess
 import threading
+import time
 import warnings
 from pathlib import Path
 from types import ModuleType, TracebackType
@@ -58,6 +60,8 @@ __all__ = [
     "free_port",
     "port_in_use",
 ]
+
+log = logging.getLogger("securityvision.embedded")
 
 DEFAULT_MQTT_HOST = "127.0.0.1"
 DEFAULT_MQTT_PORT = 1883
@@ -74,6 +78,9 @@ _AUTH_PLUGIN_NAME = "_LetEveryClientIn"
 # How often a broker asked for "any free port" (port 0) tries another one when the port it
 # picked was taken in the meantime by someone else.
 _FREE_PORT_ATTEMPTS = 5
+# How long a start may take. pgserver gives ``pg_ctl start`` 10 s and then gives up, while
+# PostgreSQL, on a busy machine, is often still coming up: the rest of that wait is ours.
+_POSTGRES_START_SECONDS = 120.0
 
 
 class EmbeddedServiceError(RuntimeError):
@@ -207,7 +214,7 @@ class EmbeddedPostgres:
         data_dir.parent.mkdir(parents=True, exist_ok=True)
         _forget_dead_handles(data_dir)
         try:
-            server = pgserver.get_server(data_dir, cleanup_mode="stop")
+            server = _started_server(pgserver, data_dir)
             info = server.get_postmaster_info()
         except Exception as error:
             msg = (
@@ -237,6 +244,41 @@ class EmbeddedPostgres:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _started_server(pgserver: ModuleType, data_dir: Path) -> Any:
+    """pgserver's handle on the server of ``data_dir``, started if it was not running.
+
+    When ``pg_ctl start`` outlives pgserver's 10 s, the server it launched goes on starting:
+    wait until it is ready (within ``_POSTGRES_START_SECONDS``), then take it as a later start
+    would take a running one.
+    """
+    try:
+        return pgserver.get_server(data_dir, cleanup_mode="stop")
+    except subprocess.TimeoutExpired:
+        log.warning("PostgreSQL is slow to start in %s; waiting for it", data_dir)
+    # pg_ctl -w ends at once when the server dies: a timeout means it was alive then.
+    deadline = time.monotonic() + _POSTGRES_START_SECONDS
+    while not _postgres_ready(data_dir):
+        if time.monotonic() > deadline:
+            msg = f"not ready after {_POSTGRES_START_SECONDS:.0f} s"
+            raise EmbeddedServiceError(msg)
+        time.sleep(0.2)
+    # get_server() would hand back the handle whose start failed; a new one finds the server
+    # running, registers this process as one of its users and takes its place.
+    return pgserver.PostgresServer(data_dir, cleanup_mode="stop")
+
+
+def _postgres_ready(data_dir: Path) -> bool:
+    """Whether the server of ``data_dir`` runs and accepts connections (``postmaster.pid``
+    says ``ready``)."""
+    postmaster = importlib.import_module("pgserver.utils").PostmasterInfo
+    try:
+        info = postmaster.read_from_pgdata(data_dir)
+        return bool(info is not None and info.is_running() and info.status == "ready")
+    # postmaster.pid is being written (pgserver asserts it has every line).
+    except (OSError, LookupError, ValueError, AssertionError):
+        return False
 
 
 def _socket_url(socket_dir: Path, port: int) -> str:
