@@ -94,11 +94,9 @@ class OutboxHealth(msgspec.Struct, frozen=True, kw_only=True):
     relay: RelayHealth
 
 
-class ChatwootHealth(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """Chatwoot (docs/chatwoot.md): ``status`` is ``disabled`` (not configured), ``up``,
-    ``down`` (this process's active relay cannot reach it) or ``stuck`` (its oldest message
-    waited over 5 minutes); its relay, its outbox backlog and dead letters, and the last
-    error met (never a secret)."""
+class DeliveryHealth(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """An outbound channel fed by the outbox: ``status``, its relay, its outbox backlog and
+    dead letters, and the age of the oldest message waiting."""
 
     status: str
     detail: str | None = None
@@ -106,22 +104,22 @@ class ChatwootHealth(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tr
     backlog: int | None = None
     dead_letters: int | None = None
     oldest_age_seconds: float | None = None
+
+
+class ChatwootHealth(DeliveryHealth, frozen=True, kw_only=True, omit_defaults=True):
+    """Chatwoot (docs/chatwoot.md): ``status`` is ``disabled`` (not configured), ``up``,
+    ``down`` (this process's active relay cannot reach it) or ``stuck`` (its oldest message
+    waited over 5 minutes); and the last error met (never a secret)."""
+
     last_error: str | None = None
     last_error_at: datetime | None = None
     last_delivered_at: datetime | None = None
 
 
-class WebhooksHealth(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class WebhooksHealth(DeliveryHealth, frozen=True, kw_only=True, omit_defaults=True):
     """Outbound webhooks (docs/alerts.md): ``status`` is ``disabled`` (WEBHOOKS_ENABLED=false:
     no relay runs), ``up`` or ``stuck`` (its oldest message waited over 5 minutes: a
-    subscriber has been failing); its relay, its outbox backlog and dead letters."""
-
-    status: str
-    detail: str | None = None
-    relay: RelayHealth | None = None
-    backlog: int | None = None
-    dead_letters: int | None = None
-    oldest_age_seconds: float | None = None
+    subscriber has been failing)."""
 
 
 class HealthRead(msgspec.Struct, frozen=True, kw_only=True):

@@ -3,6 +3,7 @@
 import asyncio
 import time
 
+import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
 
@@ -18,6 +19,7 @@ from securityvision.entrypoints.http.auth import PUBLIC
 from securityvision.entrypoints.http.schemas import (
     ChatwootHealth,
     ComponentHealth,
+    DeliveryHealth,
     HealthRead,
     OutboxHealth,
     RelayHealth,
@@ -98,21 +100,19 @@ class HealthChecker:
     async def _chatwoot(self) -> ChatwootHealth:
         if not self._chatwoot_enabled or self._chatwoot_relay is None:
             return ChatwootHealth(status="disabled")
-        relay = self._relay_state(self._chatwoot_relay)
+        delivery = await self._delivery(self._chatwoot_relay, CHATWOOT_CHANNEL)
         publisher = self._chatwoot_publisher
         state = publisher.state if publisher is not None else None
-        backlog = await self._channel_backlog(CHATWOOT_CHANNEL)
-        age = None if backlog is None else backlog.oldest_age_seconds
-        status, detail = _delivery_status(age)
-        if relay.broker == "disconnected":
+        status, detail = delivery.status, delivery.detail
+        if delivery.relay is not None and delivery.relay.broker == "disconnected":
             status, detail = "down", "Chatwoot cannot be reached"
         return ChatwootHealth(
             status=status,
             detail=detail,
-            relay=relay,
-            backlog=None if backlog is None else backlog.count,
-            dead_letters=None if backlog is None else backlog.dead,
-            oldest_age_seconds=None if age is None else round(age, 3),
+            relay=delivery.relay,
+            backlog=delivery.backlog,
+            dead_letters=delivery.dead_letters,
+            oldest_age_seconds=delivery.oldest_age_seconds,
             last_error=state.last_error if state else None,
             last_error_at=state.last_error_at if state else None,
             last_delivered_at=state.last_delivered_at if state else None,
@@ -123,14 +123,19 @@ class HealthChecker:
             return WebhooksHealth(status="disabled")
         # Each delivery is a request of its own: no standing connection to be down, and a
         # failing subscriber shows as messages waiting (``stuck``).
-        relay = self._relay_state(self._webhook_relay)
-        backlog = await self._channel_backlog(WEBHOOK_CHANNEL)
+        delivery = await self._delivery(self._webhook_relay, WEBHOOK_CHANNEL)
+        return WebhooksHealth(**msgspec.structs.asdict(delivery))
+
+    async def _delivery(self, relay: OutboxRelay, channel: str) -> DeliveryHealth:
+        """What every outbound channel shows: its relay, its backlog, and ``up`` or ``stuck``
+        by the age of its oldest message."""
+        backlog = await self._channel_backlog(channel)
         age = None if backlog is None else backlog.oldest_age_seconds
         status, detail = _delivery_status(age)
-        return WebhooksHealth(
+        return DeliveryHealth(
             status=status,
             detail=detail,
-            relay=relay,
+            relay=self._relay_state(relay),
             backlog=None if backlog is None else backlog.count,
             dead_letters=None if backlog is None else backlog.dead,
             oldest_age_seconds=None if age is None else round(age, 3),
