@@ -161,6 +161,20 @@ async def seed(storage: Storage) -> World:
     )
 
 
+def t3_at_g2_rolled_up(w: World) -> DailyUsage:
+    """Ten minutes of t3 at g2 on D0, a day the rollup took."""
+    return DailyUsage(
+        tag_id=w.t3,
+        device_id=w.g2,
+        day=D0,
+        total_dwell_seconds=600.0,
+        sessions_count=1,
+        samples_count=10,
+        first_seen_at=at(26, 14),
+        last_seen_at=at(26, 14, 10),
+    )
+
+
 async def roll_up(storage: Storage, rows: list[DailyUsage]) -> None:
     """What the rollup leaves of a day: its totals and its record; no sessions."""
     days = sorted({r.day for r in rows})
@@ -459,16 +473,7 @@ async def test_a_window_over_rolled_up_and_live_days_adds_both_once(storage: Sto
                 first_seen_at=at(26, 13),
                 last_seen_at=at(26, 15),
             ),
-            DailyUsage(
-                tag_id=w.t3,
-                device_id=w.g2,
-                day=D0,
-                total_dwell_seconds=600.0,
-                sessions_count=1,
-                samples_count=10,
-                first_seen_at=at(26, 14),
-                last_seen_at=at(26, 14, 10),
-            ),
+            t3_at_g2_rolled_up(w),
         ],
     )
     live = await w.reports.overview.execute(**WINDOW, device_id=None, tag_id=None)
@@ -526,21 +531,7 @@ async def test_totals_of_several_dimensions_at_once_equal_each_dimension_alone(
     """``totals_by`` (one reading of the usage, added up per tag and gateway first) answers
     what ``totals`` answers per dimension, scoped or not, over rolled-up and live days."""
     w = await seed(storage)
-    await roll_up(
-        storage,
-        [
-            DailyUsage(
-                tag_id=w.t3,
-                device_id=w.g2,
-                day=D0,
-                total_dwell_seconds=600.0,
-                sessions_count=1,
-                samples_count=10,
-                first_seen_at=at(26, 14),
-                last_seen_at=at(26, 14, 10),
-            )
-        ],
-    )
+    await roll_up(storage, [t3_at_g2_rolled_up(w)])
     queries = queries_of(storage)
     dimensions = ("all", "building", "floor", "group", "device", "person", "tag")
     scopes = [
@@ -766,21 +757,7 @@ async def test_the_overview_totals_are_what_totals_by_answers_for_the_overview(
     hours inside a window, the sessions for the rest; memory keeps none), over windows cut
     anywhere, a point, rolled-up days; filtered or open windows answer from ``totals_by``."""
     w = await seed(storage)
-    await roll_up(
-        storage,
-        [
-            DailyUsage(
-                tag_id=w.t3,
-                device_id=w.g2,
-                day=D0,
-                total_dwell_seconds=600.0,
-                sessions_count=1,
-                samples_count=10,
-                first_seen_at=at(26, 14),
-                last_seen_at=at(26, 14, 10),
-            )
-        ],
-    )
+    await roll_up(storage, [t3_at_g2_rolled_up(w)])
     queries = queries_of(storage)
     dimensions: tuple[Dimension, ...] = ("building", "floor", "group", "device", "person", "tag")
     windows = [

@@ -12,6 +12,7 @@ from securityvision.container import Container, build_container
 from securityvision.domain.events import LiveEvent
 from securityvision.entrypoints.http import create_app
 from tests.e2e.conftest import ROOT_EMAIL, ROOT_PASSWORD, TEST_SECRET
+from tests.support.http import serving
 from tests.support.postgres import truncate_all
 
 pytestmark = pytest.mark.postgres
@@ -34,20 +35,12 @@ async def test_the_stream_needs_a_token_and_carries_committed_events(
     container = build_container(settings)
     port = free_port()
     # A real server: the test client buffers whole responses, and this one never ends.
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_config=None)
-    )
-    serving = asyncio.create_task(server.serve())
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            for _ in range(50):
-                if server.started:
-                    break
-                await asyncio.sleep(0.1)
-            received = await exchange(client, container)
-    finally:
-        server.should_exit = True
-        await serving
+    config = uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_config=None)
+    async with (
+        serving(config) as base,
+        httpx.AsyncClient(base_url=base, timeout=10) as client,
+    ):
+        received = await exchange(client, container)
     assert received == ["event: device.status", 'data: {"id":7,"is_online":false}']
 
 

@@ -9,6 +9,7 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from securityvision.entrypoints.http.transport import NoDelayH11Protocol
+from tests.support.http import serving
 from tests.support.services import free_port
 
 SEEN: list[tuple[str, int]] = []
@@ -44,20 +45,12 @@ async def _serve_one_request(protocol: type[H11Protocol]) -> None:
     config = uvicorn.Config(_ok, host="127.0.0.1", port=port, log_config=None, http=protocol)
     # What uvicorn's process manager does for `--workers N`: bind first, then serve the
     # socket in each worker. This socket's `proto` is 0, so asyncio leaves Nagle on.
-    sock = config.bind_socket()
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
-            for _ in range(100):
-                if server.started:
-                    break
-                await asyncio.sleep(0.05)
+    with config.bind_socket() as sock:
+        async with (
+            serving(config, [sock]) as base,
+            httpx.AsyncClient(base_url=base, timeout=5) as client,
+        ):
             assert (await client.get("/")).text == "ok"
-    finally:
-        server.should_exit = True
-        await serving
-        sock.close()
 
 
 async def test_connections_accepted_on_a_pre_bound_socket_have_nagle_off() -> None:
