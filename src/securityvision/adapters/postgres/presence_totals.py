@@ -100,7 +100,7 @@ WITH batch AS (
     FROM span
     JOIN presence_sessions s
       ON s.started_at >= span.lo - interval '26 hours' AND s.started_at < span.hi
-     AND s.ended_at >= span.lo
+     AND s.ended_at >= span.lo AND s.ended_hour >= presence_hour(span.lo)
     CROSS JOIN LATERAL generate_series(
         greatest(date_trunc('hour', s.started_at, 'UTC'), span.lo),
         least(s.ended_at, span.hi - interval '1 hour'), interval '1 hour') g
@@ -258,6 +258,7 @@ WITH valid_hours AS (
       ON s.started_at < g.hi AND s.ended_at >= g.lo
      -- No session outlives its day: both bounds let either index (or both) find the range.
      AND s.started_at >= g.lo - interval '26 hours' AND s.ended_at < g.hi + interval '26 hours'
+     AND s.ended_hour >= presence_hour(g.lo) AND s.ended_hour < g.hi + interval '26 hours'
     UNION ALL
     SELECT s.tag_id, s.device_id,
            (s.started_at = %(to)s::timestamptz OR %(from)s::timestamptz = %(to)s::timestamptz)::int,
@@ -266,6 +267,8 @@ WITH valid_hours AS (
     WHERE s.started_at <= %(to)s::timestamptz AND s.ended_at >= %(to)s::timestamptz
       AND s.started_at >= %(to)s::timestamptz - interval '26 hours'
       AND s.ended_at <= %(to)s::timestamptz + interval '26 hours'
+      AND s.ended_hour >= presence_hour(%(to)s::timestamptz)
+      AND s.ended_hour <= %(to)s::timestamptz + interval '26 hours'
     UNION ALL
     SELECT u.tag_id, u.device_id, u.sessions_count,
            round(u.total_dwell_seconds::numeric * 1000000)::bigint,
