@@ -9,9 +9,14 @@ import pytest
 
 from securityvision.adapters.postgres.database import PostgresStorage
 from securityvision.adapters.postgres.migrator import apply_migrations
+from securityvision.adapters.postgres.presence import (
+    PostgresPresenceStore,
+    pack_candidates,
+    unpack_candidates,
+)
 from securityvision.application.ingest import Delivery, IngestGatewayMessages
 from securityvision.application.presence import PresenceFollower, utc_day
-from securityvision.domain.presence import PresenceSession, Sighting, sessionize
+from securityvision.domain.presence import Candidate, PresenceSession, Sighting, sessionize
 from securityvision.domain.rtls import GatewayMessage, GatewayTopic, NewTag, Observation
 from tests.support.clock import FakeClock
 from tests.support.databases import temporary_database
@@ -107,3 +112,82 @@ async def test_a_shuffled_stream_with_duplicates_and_late_readings_gives_the_ref
     assert logs["n"] == len(unique)
     assert stored == sorted(map(as_columns, reference))
     assert any(s.day != reference[0].day for s in reference)  # midnight was crossed
+
+
+def run_at(tag_id: int, device_id: int, ts: datetime) -> PresenceSession:
+    """One reading's run, as ``fold_runs`` makes it."""
+    return PresenceSession(
+        tag_id=tag_id,
+        device_id=device_id,
+        day=utc_day(ts),
+        started_at=ts,
+        ended_at=ts,
+        samples_count=1,
+        rssi_sum=-60,
+        rssi_max=-60,
+    )
+
+
+async def test_extending_a_session_is_an_update_in_place_until_its_end_changes_hour(
+    storage: PostgresStorage,
+) -> None:
+    """HOT: no index holds ended_at itself (migration 0017), so an extension within the hour
+    the session ends in touches no index; one into the next hour moves its ended_hour."""
+    start = datetime(2026, 11, 29, 9, 59, 30, tzinfo=UTC)
+    async with storage.connection() as conn, conn.transaction():
+        store = PostgresPresenceStore(conn)
+        for seconds in (0, 10, 20, 35):  # the last one ends at 10:00:05
+            late = await store.extend_sessions(
+                [run_at(1, 2, start + timedelta(seconds=seconds))], GAP
+            )
+            assert late == []
+        cursor = await conn.execute(
+            "SELECT n_tup_ins, n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables"
+            " WHERE relname = 'presence_sessions'"
+        )
+        counts = await cursor.fetchone()
+        cursor = await conn.execute(
+            "SELECT started_at, ended_at, samples_count, ended_hour FROM presence_sessions"
+        )
+        sessions = await cursor.fetchall()
+    assert counts == {"n_tup_ins": 1, "n_tup_upd": 3, "n_tup_hot_upd": 2}
+    assert sessions == [
+        {
+            "started_at": start,
+            "ended_at": start + timedelta(seconds=35),
+            "samples_count": 4,
+            "ended_hour": datetime(2026, 11, 29, 10, tzinfo=UTC),
+        }
+    ]
+
+
+async def test_candidates_are_stored_in_the_layout_postgresql_gives_them(
+    storage: PostgresStorage,
+) -> None:
+    """Migration 0018 converted stored candidates with int8send, float8send and
+    timestamptz_send: what the adapter packs and unpacks is that layout."""
+    candidates = (
+        Candidate(device_id=3, rssi=-61.25, last_seen_at=datetime(2026, 11, 29, 9, tzinfo=UTC)),
+        Candidate(
+            device_id=2**40,
+            rssi=-88.0625,
+            last_seen_at=datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        ),
+    )
+    async with storage.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT string_agg(int8send(d) || float8send(r) || timestamptz_send(t), ''::bytea"
+            " ORDER BY i) AS packed"
+            " FROM unnest(%s::bigint[], %s::float8[], %s::timestamptz[])"
+            "   WITH ORDINALITY AS u(d, r, t, i)",
+            [
+                [c.device_id for c in candidates],
+                [c.rssi for c in candidates],
+                [c.last_seen_at for c in candidates],
+            ],
+        )
+        row = await cursor.fetchone()
+    assert row is not None
+    assert pack_candidates(candidates) == row["packed"]
+    assert unpack_candidates(row["packed"]) == candidates
+    assert unpack_candidates(b"") == ()

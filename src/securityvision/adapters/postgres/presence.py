@@ -1,8 +1,9 @@
 """Presence in PostgreSQL: the sessions and positions a batch touches, read and replaced in
 the batch's own transaction."""
 
+import struct
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 import psycopg
@@ -157,8 +158,7 @@ class PostgresPresenceStore:
         wanted = ",".join(map(str, sorted(set(tag_ids))))
         async with self._conn.cursor(row_factory=tuple_row, binary=True) as cur:
             await cur.execute(
-                "SELECT tag_id, device_id, since, last_seen_at, confidence,"
-                " candidate_device_ids, candidate_rssi, candidate_seen_at"
+                "SELECT tag_id, device_id, since, last_seen_at, confidence, candidates"
                 " FROM tag_positions WHERE tag_id = ANY(string_to_array(%s, ',')::bigint[])",
                 [wanted],
             )
@@ -169,10 +169,7 @@ class PostgresPresenceStore:
                     since=since,
                     last_seen_at=last_seen_at,
                     confidence=confidence,
-                    candidates=tuple(
-                        Candidate(device_id=d, rssi=r, last_seen_at=t)
-                        for d, r, t in zip(devices, rssi, seen, strict=True)
-                    ),
+                    candidates=unpack_candidates(candidates),
                 )
                 for (
                     tag_id,
@@ -180,9 +177,7 @@ class PostgresPresenceStore:
                     since,
                     last_seen_at,
                     confidence,
-                    devices,
-                    rssi,
-                    seen,
+                    candidates,
                 ) in await cur.fetchall()
             }
 
@@ -193,19 +188,20 @@ class PostgresPresenceStore:
         await _copy(
             self._conn,
             _POSITIONS,
-            [(p.tag_id, p.device_id, p.since, p.last_seen_at, p.confidence) for p in rows],
-        )
-        await _copy(
-            self._conn,
-            _CANDIDATES,
             [
-                (p.tag_id, i, c.device_id, c.rssi, c.last_seen_at)
+                (
+                    p.tag_id,
+                    p.device_id,
+                    p.since,
+                    p.last_seen_at,
+                    p.confidence,
+                    pack_candidates(p.candidates),
+                )
                 for p in rows
-                for i, c in enumerate(p.candidates)
             ],
         )
         await self._conn.execute(_SAVE_POSITIONS)
-        await self._conn.execute("TRUNCATE tag_positions_stage, tag_candidates_stage")
+        await self._conn.execute("TRUNCATE tag_positions_stage")
 
 
 class _Stage(msgspec.Struct, frozen=True):
@@ -247,16 +243,7 @@ _POSITIONS = _Stage(
         ("since", "timestamptz"),
         ("last_seen_at", "timestamptz"),
         ("confidence", "float8"),
-    ),
-)
-_CANDIDATES = _Stage(
-    "tag_candidates_stage",
-    (
-        ("tag_id", "int8"),
-        ("ord", "int4"),
-        ("device_id", "int8"),
-        ("rssi", "float8"),
-        ("seen_at", "timestamptz"),
+        ("candidates", "bytea"),
     ),
 )
 
@@ -305,19 +292,30 @@ WHERE l.day < l.latest_day OR (l.day = l.latest_day AND l.started_at < l.latest_
 """
 
 _SAVE_POSITIONS = """
-WITH c AS (
-    SELECT tag_id, array_agg(device_id ORDER BY ord) AS devices,
-        array_agg(rssi ORDER BY ord) AS rssi, array_agg(seen_at ORDER BY ord) AS seen
-    FROM tag_candidates_stage GROUP BY tag_id
-)
-INSERT INTO tag_positions (tag_id, device_id, since, last_seen_at, confidence,
-    candidate_device_ids, candidate_rssi, candidate_seen_at)
-SELECT u.tag_id, u.device_id, u.since, u.last_seen_at, u.confidence,
-    coalesce(c.devices, '{}'), coalesce(c.rssi, '{}'), coalesce(c.seen, '{}')
-FROM tag_positions_stage u LEFT JOIN c ON c.tag_id = u.tag_id
-ORDER BY u.tag_id
+INSERT INTO tag_positions (tag_id, device_id, since, last_seen_at, confidence, candidates)
+SELECT tag_id, device_id, since, last_seen_at, confidence, candidates
+FROM tag_positions_stage
+ORDER BY tag_id
 ON CONFLICT (tag_id) DO UPDATE SET device_id = excluded.device_id, since = excluded.since,
     last_seen_at = excluded.last_seen_at, confidence = excluded.confidence,
-    candidate_device_ids = excluded.candidate_device_ids,
-    candidate_rssi = excluded.candidate_rssi, candidate_seen_at = excluded.candidate_seen_at
+    candidates = excluded.candidates
 """
+
+# A position's candidates as stored (migration 0018): per candidate, big-endian, the gateway
+# id, the smoothed RSSI and microseconds since 2000-01-01 UTC (PostgreSQL's own epoch).
+_CANDIDATE = struct.Struct(">qdq")
+_POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def pack_candidates(candidates: Sequence[Candidate]) -> bytes:
+    pack, epoch, unit = _CANDIDATE.pack, _POSTGRES_EPOCH, _MICROSECOND
+    return b"".join(pack(c.device_id, c.rssi, (c.last_seen_at - epoch) // unit) for c in candidates)
+
+
+def unpack_candidates(packed: bytes) -> tuple[Candidate, ...]:
+    epoch, unit = _POSTGRES_EPOCH, _MICROSECOND
+    return tuple(
+        Candidate(device_id=device_id, rssi=rssi, last_seen_at=epoch + microseconds * unit)
+        for device_id, rssi, microseconds in _CANDIDATE.iter_unpack(packed)
+    )
