@@ -305,7 +305,7 @@ class GatewaySighting(msgspec.Struct, frozen=True, kw_only=True):
         return self.last_active_at is not None and self.last_active_at > self.last_offline_at
 
 
-class ReadingRow(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
+class ReadingRow(msgspec.Struct, frozen=True, kw_only=True, array_like=True, gc=False):
     device_id: int
     tag_id: int
     rssi: int

@@ -177,7 +177,7 @@ class GatewayTopic(msgspec.Struct, frozen=True, kw_only=True):
     floor: str | None = None
 
 
-class Observation(msgspec.Struct, frozen=True, kw_only=True):
+class Observation(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One tag heard, as decoded: ``ts`` None means the payload gave no time (the time the
     message was first received stands in)."""
 

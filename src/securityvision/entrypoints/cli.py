@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import functools
+import gc
 import getpass
 import secrets
 import signal
@@ -410,6 +411,10 @@ async def _worker(settings: Settings) -> None:
     await storage.open()
     metrics = WorkerMetrics()
     metrics.serve(settings.worker_metrics_host, settings.worker_metrics_port)
+    # Everything built so far lives as long as the process: out of the collector's sight, a
+    # full collection no longer walks it while batches allocate (~15 % of the worker's CPU
+    # at ingest, bench/ingest_batches.py).
+    gc.freeze()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
