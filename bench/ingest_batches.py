@@ -15,6 +15,7 @@ Run from the repository's root: ``python -m bench.ingest_batches --rate 100000``
 import argparse
 import asyncio
 import functools
+import gc
 import hashlib
 import os
 import signal
@@ -48,17 +49,24 @@ from securityvision.domain.rtls import GatewayTopic
 
 PREFIX = "bench/gateways"
 TICKS = os.sysconf("SC_CLK_TCK")
+# Per store method: wall time, PostgreSQL's CPU (the database's backends, ``backends``) and the
+# worker's CPU, seconds per call.
 timings: dict[str, list[float]] = defaultdict(list)
+postgres_cpu: dict[str, list[float]] = defaultdict(list)
+worker_cpu: dict[str, list[float]] = defaultdict(list)
+backends: list[int] = []
 
 
 def timed(name: str, method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     @functools.wraps(method)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
+        started, ticks, cpu = time.perf_counter(), backend_ticks(backends), time.process_time()
         try:
             return await method(*args, **kwargs)
         finally:
             timings[name].append(time.perf_counter() - started)
+            postgres_cpu[name].append((backend_ticks(backends) - ticks) / TICKS)
+            worker_cpu[name].append(time.process_time() - cpu)
 
     return wrapper
 
@@ -77,11 +85,20 @@ def messages(args: argparse.Namespace, start: datetime) -> list[tuple[str, bytes
     spread = max(1, windows // args.gateways)
     step_us = round(1e6 * args.per_message / args.rate)
     topics = [f"{PREFIX}/{load_gateway(g).replace(':', '')}/beacon" for g in range(args.gateways)]
+    # --neighbours K: each window is heard by K neighbouring gateways only (bench/ingest.py's
+    # Payloads), so sessions are extended in place instead of every reading opening one.
+    heard = [
+        [w for w in range(windows) if (g - w) % args.gateways < args.neighbours]
+        for g in range(args.gateways)
+    ]
     out = []
     total = (args.warm + args.batches) * args.batch_messages
     for m in range(total):
         gateway = m % args.gateways
-        window = (m // args.gateways + gateway * spread) % windows
+        if args.neighbours:
+            window = heard[gateway][(m // args.gateways) % len(heard[gateway])]
+        else:
+            window = (m // args.gateways + gateway * spread) % windows
         ts = (start + timedelta(microseconds=m * step_us)).isoformat(timespec="microseconds")
         readings = ",".join(
             f'{{"tag_mac":"{tags[window * args.per_message + j]}",'
@@ -118,6 +135,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
     register_tags(url, [load_tag(i) for i in range(args.tags)])
     storage = PostgresStorage(url, min_size=1, max_size=2)
     await storage.open()
+    gc.freeze()  # as the worker does once started
     use_case = IngestGatewayMessages(
         storage.unit_of_work, SystemClock(), presence=PresenceFollower()
     )
@@ -129,7 +147,8 @@ async def run(args: argparse.Namespace, url: str) -> None:
         rows: list[tuple[float, float, float, float]] = []
         for b in range(total_batches):
             if b == args.warm:
-                timings.clear()
+                for measured in (timings, postgres_cpu, worker_cpu):
+                    measured.clear()
             chunk = payloads[b * args.batch_messages : (b + 1) * args.batch_messages]
             pids = [
                 r[0]
@@ -138,6 +157,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
                     " AND pid <> pg_backend_pid()"
                 ).fetchall()
             ]
+            backends[:] = pids
             c0 = time.process_time()
             deliveries = [decode(t, p, b * 1000 + i) for i, (t, p) in enumerate(chunk)]
             c1 = time.process_time()
@@ -165,8 +185,12 @@ async def run(args: argparse.Namespace, url: str) -> None:
         print("per reading: " + ", ".join(f"{k} {v:.1f} µs" for k, v in per_reading.items()))
         ceiling = readings / max(decode_ms + store_ms, pg_ms) * 1000
         print(f"ceiling with worker and PostgreSQL each on a core: {ceiling:,.0f} readings/s")
+        print(f"  {'ms per batch':<22}{'wall':>8}{'postgres':>10}{'worker':>8}")
         for name, values in sorted(timings.items(), key=lambda kv: -sum(kv[1])):
-            print(f"  {name:<22}{1000 * sum(values) / args.batches:8.1f} ms/batch")
+            wall, pg, worker = (
+                1000 * sum(m) / args.batches for m in (values, postgres_cpu[name], worker_cpu[name])
+            )
+            print(f"  {name:<22}{wall:8.1f}{pg:10.1f}{worker:8.1f}")
         counts = stats.execute(
             "SELECT (SELECT count(*) FROM collection_logs), (SELECT count(*) FROM"
             " presence_sessions), (SELECT count(*) FROM tag_positions)"
@@ -185,6 +209,7 @@ def main() -> None:
     parser.add_argument("--gateways", type=int, default=50)
     parser.add_argument("--per-message", type=int, default=100)
     parser.add_argument("--batch-messages", type=int, default=50)
+    parser.add_argument("--neighbours", type=int, default=0, help="as bench/ingest.py's")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, interrupt)
     instrument()
