@@ -57,8 +57,12 @@ CROSS JOIN LATERAL (SELECT
     greatest(s.started_at, coalesce(%(from)s::timestamptz, s.started_at)) AS start_c,
     least(s.ended_at, coalesce(%(to)s::timestamptz, s.ended_at)) AS end_c) c
 WHERE (%(from)s::timestamptz IS NULL OR s.ended_at >= %(from)s::timestamptz)
-  -- The same, as the (ended_hour) index can serve it (migration 0017).
-  AND (%(from)s::timestamptz IS NULL OR s.ended_hour >= presence_hour(%(from)s::timestamptz))
+  -- The same, as the (ended_hour) index can serve it (migration 0017), for windows of a day or
+  -- less. Over a longer one it rules out too little to be worth an index, yet the planner,
+  -- not knowing a person's tags in advance, would AND it with theirs (6 ms instead of 3).
+  AND (%(from)s::timestamptz IS NULL
+       OR %(to)s::timestamptz - %(from)s::timestamptz > interval '1 day'
+       OR s.ended_hour >= presence_hour(%(from)s::timestamptz))
   AND (%(to)s::timestamptz IS NULL OR s.started_at <= %(to)s::timestamptz)
   -- No session outlives its day (split at midnight; 25 hours at most across a DST change):
   -- a lower bound on started_at lets the indexes start at the window, not at the first day.
