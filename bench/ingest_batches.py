@@ -133,11 +133,11 @@ def backend_ticks(pids: list[int]) -> int:
 
 async def run(args: argparse.Namespace, url: str) -> None:
     register_tags(url, [load_tag(i) for i in range(args.tags)])
-    storage = PostgresStorage(url, min_size=1, max_size=2)
+    storage = PostgresStorage(url, min_size=1, max_size=4)
     await storage.open()
     gc.freeze()  # as the worker does once started
     use_case = IngestGatewayMessages(
-        storage.unit_of_work, SystemClock(), presence=PresenceFollower()
+        storage.unit_of_work, SystemClock(), presence=PresenceFollower(), lanes=not args.one_lane
     )
     total_batches = args.warm + args.batches
     virtual_seconds = total_batches * args.batch_messages * args.per_message / args.rate
@@ -210,6 +210,9 @@ def main() -> None:
     parser.add_argument("--per-message", type=int, default=100)
     parser.add_argument("--batch-messages", type=int, default=50)
     parser.add_argument("--neighbours", type=int, default=0, help="as bench/ingest.py's")
+    parser.add_argument(
+        "--one-lane", action="store_true", help="one transaction a batch (no presence lanes)"
+    )
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, interrupt)
     instrument()

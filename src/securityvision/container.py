@@ -168,7 +168,13 @@ from securityvision.application.people import (
     UpdatePerson,
     UpdatePersonGroup,
 )
-from securityvision.application.ports import Clock, MediaStore, Publisher, UnitOfWorkFactory
+from securityvision.application.ports import (
+    Clock,
+    MediaStore,
+    Publisher,
+    Storage,
+    UnitOfWorkFactory,
+)
 from securityvision.application.positions import (
     CurrentPositions,
     PersonCurrentLocation,
@@ -402,6 +408,12 @@ def _secret_cipher(settings: Settings) -> SecretCipher | None:
     return None if key is None else FernetSecretCipher(key.reveal())
 
 
+def _concurrent_transactions(storage: Storage) -> bool:
+    """Whether units of work may run side by side as isolated transactions (PostgreSQL's
+    do; the in-memory storage's each work on a copy of the state and the last commit wins)."""
+    return isinstance(storage, PostgresStorage)
+
+
 def _postgres(settings: Settings) -> PostgresStorage:
     return PostgresStorage(settings.database_conninfo())
 
@@ -531,6 +543,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         accept_unknown_tags=settings.provided.rtls_accept_unknown_tags,
         presence=presence_follower,
+        lanes=providers.Callable(_concurrent_transactions, storage),
     )
     detect_silent_gateways = providers.Factory(
         DetectSilentGateways,

@@ -193,3 +193,31 @@ async def test_a_claim_names_the_last_committed_writer(storage: Storage) -> None
     assert before == after == first
     assert len({first, rolled_back, last}) == 3
     assert previous != first
+
+
+async def test_a_lane_claim_names_the_last_writer_of_that_lane_and_a_full_claim_of_every_lane(
+    storage: Storage,
+) -> None:
+    async with storage.unit_of_work() as uow:
+        _, everywhere = await uow.presence.claim()  # every lane
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        first_zero, both = await uow.presence.claim(0)
+        first_one, same = await uow.presence.claim(1)  # lane 1 was never written
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        previous_zero, lanes = await uow.presence.claim(0)
+        previous_one, _ = await uow.presence.claim(1)
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        common, _ = await uow.presence.claim()  # one transaction wrote lanes 0 and 1 last
+    async with storage.unit_of_work() as uow:
+        _, zero_alone = await uow.presence.claim(0)
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        split, _ = await uow.presence.claim()  # lanes 0 and 1 last written apart: no one
+    assert (first_zero, first_one, same) == (everywhere, None, both)
+    assert previous_zero == previous_one == both
+    assert common == lanes
+    assert split is None
+    assert len({everywhere, both, lanes, zero_alone}) == 4

@@ -53,8 +53,9 @@ def as_columns(session: PresenceSession) -> tuple[object, ...]:
     )
 
 
+@pytest.mark.parametrize("lanes", [False, True], ids=["one transaction", "lanes"])
 async def test_a_shuffled_stream_with_duplicates_and_late_readings_gives_the_reference_sessions(
-    storage: PostgresStorage,
+    storage: PostgresStorage, lanes: bool
 ) -> None:
     rnd = random.Random(20261129)
     clock = FakeClock(datetime(2026, 11, 29, 0, 30, tzinfo=UTC))
@@ -71,7 +72,7 @@ async def test_a_shuffled_stream_with_duplicates_and_late_readings_gives_the_ref
     stream = readings + rnd.sample(readings, 300)  # redeliveries and repeated reports
     rnd.shuffle(stream)
     ingest = IngestGatewayMessages(
-        storage.unit_of_work, clock, presence=PresenceFollower(session_gap=GAP)
+        storage.unit_of_work, clock, presence=PresenceFollower(session_gap=GAP), lanes=lanes
     )
     position = 0
     while position < len(stream):

@@ -125,12 +125,16 @@ async def test_sigkill_mid_stream_loses_nothing_and_doubles_nothing(
 
     try:
         await wait_for(subscribed, what="the worker to subscribe")
-        publisher = asyncio.create_task(publish(mqtt_address.host, mqtt_address.port, messages))
+        # Paced over ~3 s, so the kill lands mid-stream however fast the worker stores.
+        publisher = asyncio.create_task(
+            publish(mqtt_address.host, mqtt_address.port, messages, interval=0.005)
+        )
 
         async def a_third_stored() -> bool:
             return await rows() >= MESSAGES * READINGS_PER_MESSAGE // 3
 
         await wait_for(a_third_stored, what="a third of the readings")
+        assert not publisher.done()  # mid-stream
         worker.send_signal(signal.SIGKILL)
         await worker.wait()
         killed_at = await rows()

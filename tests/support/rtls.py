@@ -27,13 +27,21 @@ def private_prefix() -> str:
 
 
 async def publish(
-    host: str, port: int, messages: Iterable[tuple[str, bytes]], *, qos: int = 1
+    host: str,
+    port: int,
+    messages: Iterable[tuple[str, bytes]],
+    *,
+    qos: int = 1,
+    interval: float = 0.0,
 ) -> int:
+    """Publish ``messages`` in order, ``interval`` seconds apart (0: as fast as acknowledged)."""
     count = 0
     async with aiomqtt.Client(host, port, protocol=aiomqtt.ProtocolVersion.V311) as client:
         for topic, payload in messages:
             await client.publish(topic, payload, qos=qos)
             count += 1
+            if interval:
+                await asyncio.sleep(interval)
     return count
 
 

@@ -103,8 +103,8 @@ class _State(msgspec.Struct, kw_only=True):
     outbox: dict[int, OutboxMessage] = msgspec.field(default_factory=dict)
     sessions: dict[int, PresenceSession] = msgspec.field(default_factory=dict)
     positions: dict[int, TagPosition] = msgspec.field(default_factory=dict)
-    # Which unit of work wrote presence last (presence_writer), and this one's token.
-    presence_writer: int | None = None
+    # Which unit of work wrote each presence lane last (presence_writer), by lane.
+    presence_writer: dict[int, int] = msgspec.field(default_factory=dict)
     # presence_daily_usage by (tag, device, day), and the days rolled up (presence_rollups).
     daily_usage: dict[tuple[int, int, date], DailyUsage] = msgspec.field(default_factory=dict)
     rolled_days: dict[date, DayRollup] = msgspec.field(default_factory=dict)
@@ -135,7 +135,7 @@ class _State(msgspec.Struct, kw_only=True):
             outbox=dict(self.outbox),
             sessions=dict(self.sessions),
             positions=dict(self.positions),
-            presence_writer=self.presence_writer,
+            presence_writer=dict(self.presence_writer),
             daily_usage=dict(self.daily_usage),
             rolled_days=dict(self.rolled_days),
             sites=self.sites.clone(),
@@ -698,14 +698,20 @@ class InMemoryPresenceStore:
     def __init__(self, state: _State, ids: "itertools.count[int]") -> None:
         self._state = state
         self._ids = ids
+        self._token: int | None = None  # this unit of work's, as a transaction's id
 
     async def lock_tags(self, tag_ids: Iterable[int]) -> None:
         return None  # one process, one event loop: units of work do not interleave here
 
-    async def claim(self) -> tuple[int | None, int]:
-        previous, mine = self._state.presence_writer, next(self._ids)
-        self._state.presence_writer = mine
-        return previous, mine
+    async def claim(self, lane: int | None = None) -> tuple[int | None, int]:
+        if self._token is None:
+            self._token = next(self._ids)
+        writers, mine = self._state.presence_writer, self._token
+        lanes = [lane] if lane is not None else sorted(writers.keys() | {0})
+        previous = {writers[k] for k in lanes if k in writers}
+        for k in lanes:
+            writers[k] = mine
+        return (previous.pop() if len(previous) == 1 else None), mine
 
     async def sessions_near(
         self, sightings: Sequence[Sighting], gap: timedelta

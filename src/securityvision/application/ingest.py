@@ -5,6 +5,7 @@ The worker decodes MQTT messages into ``GatewayMessage``s (an adapter's job) and
 acknowledges the batch's messages to the broker only after it committed.
 """
 
+import asyncio
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -16,10 +17,11 @@ from securityvision.application.ports import (
     Clock,
     GatewaySighting,
     ReadingRow,
+    UnitOfWork,
     UnitOfWorkFactory,
     UnknownTagSighting,
 )
-from securityvision.application.presence import PresenceFollower
+from securityvision.application.presence import PRESENCE_LANES, PresenceFollower
 from securityvision.domain.events import LiveEvent
 from securityvision.domain.presence import Sighting, TagPosition
 from securityvision.domain.rtls import MAX_FUTURE_SKEW_SECONDS, GatewayMessage
@@ -81,18 +83,27 @@ class IngestGatewayMessages:
         accept_unknown_tags: bool = False,
         presence: PresenceFollower | None = None,
         alerts: AlertEngine | None = None,
+        lanes: bool = False,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._accept_unknown_tags = accept_unknown_tags
         self._presence = presence or PresenceFollower()
         self._alerts = alerts
+        self._lanes = lanes
 
     async def execute(
         self, deliveries: Sequence[Delivery], *, acknowledged: Sequence[bytes] = ()
     ) -> IngestReport:
         """Store ``deliveries``; ``acknowledged`` are the fingerprints of messages of earlier
-        batches the broker has since been told about, whose receipts are no longer needed."""
+        batches the broker has since been told about, whose receipts are no longer needed.
+
+        With ``lanes`` (a storage whose units of work are transactions that may run side by
+        side: PostgreSQL), the batch is stored in 1 + ``PRESENCE_LANES`` transactions: first
+        what the messages say of gateways, tags and receipts; then, at the same time, one per
+        lane of tags, its readings with their presence. A batch that fails part way is
+        retried whole: readings already stored are duplicates the second time, and presence
+        follows only readings that were new."""
         report = IngestReport(messages=len(deliveries))
         for delivery in deliveries:
             report.rejected.update(r.reason for r in delivery.message.rejections)
@@ -112,16 +123,6 @@ class IngestGatewayMessages:
             macs = {o.tag_mac for d in deliveries for o in d.message.observations}
             tag_ids = await uow.ingest.tag_ids(macs, register=self._accept_unknown_tags)
             rows, unknown = self._plan(deliveries, device_ids, tag_ids, first_received, report)
-            inserted = await uow.ingest.add_readings(rows)
-            report.stored = len(inserted)
-            report.duplicates = len(rows) - report.stored
-            report.moved = await self._presence.follow(
-                uow,
-                [
-                    Sighting(tag_id=r.tag_id, device_id=r.device_id, ts=r.ts, rssi=r.rssi)
-                    for r in inserted
-                ],
-            )
             if unknown:
                 await uow.ingest.record_unknown_tags(unknown)
             report.gateways_online, report.gateways_offline = await uow.ingest.apply_transitions(
@@ -129,16 +130,68 @@ class IngestGatewayMessages:
                 [device_ids[s.key] for s in sightings if s.online is False],
                 self._clock.now(),
             )
-            if self._alerts is not None:  # alerts of this batch, in its transaction
+            if self._alerts is not None and (report.gateways_online or report.gateways_offline):
                 await self._alerts.follow(
                     uow,
-                    tag_ids={r.tag_id for r in inserted},
+                    tag_ids=(),
                     online=report.gateways_online,
                     offline=report.gateways_offline,
                 )
             await uow.events.publish(*live_events(report))
+            if not self._lanes:
+                await self._store(uow, rows, report)
             await uow.commit()
+        if self._lanes:
+            await self._store_in_lanes(rows, report)
         return report
+
+    async def _store_in_lanes(self, rows: Sequence[ReadingRow], report: IngestReport) -> None:
+        by_lane: dict[int, list[ReadingRow]] = {}
+        for row in rows:
+            by_lane.setdefault(row.tag_id % PRESENCE_LANES, []).append(row)
+        lanes = [
+            asyncio.create_task(self._store_lane(lane, part, report))
+            for lane, part in sorted(by_lane.items())
+        ]
+        try:
+            await asyncio.gather(*lanes)
+        except BaseException:
+            for task in lanes:  # the others roll back; the batch is retried whole
+                task.cancel()
+            await asyncio.gather(*lanes, return_exceptions=True)
+            raise
+
+    async def _store_lane(
+        self, lane: int, rows: Sequence[ReadingRow], report: IngestReport
+    ) -> None:
+        async with self._uow() as uow:
+            await self._store(uow, rows, report, lane=lane)
+            await uow.commit()
+
+    async def _store(
+        self,
+        uow: UnitOfWork,
+        rows: Sequence[ReadingRow],
+        report: IngestReport,
+        *,
+        lane: int | None = None,
+    ) -> None:
+        """The readings, and the sessions, positions and alerts that follow them."""
+        inserted = await uow.ingest.add_readings(rows)
+        moved = await self._presence.follow(
+            uow,
+            [
+                Sighting(tag_id=r.tag_id, device_id=r.device_id, ts=r.ts, rssi=r.rssi)
+                for r in inserted
+            ],
+            lane=lane,
+        )
+        if self._alerts is not None:  # alerts of these readings, in their transaction
+            await self._alerts.follow(uow, tag_ids={r.tag_id for r in inserted})
+        await uow.events.publish(*live_events(IngestReport(moved=moved)))
+        report.stored += len(inserted)
+        report.duplicates += len(rows) - len(inserted)
+        report.moved += moved
 
     def _plan(
         self,

@@ -384,11 +384,15 @@ class PresenceStore(Protocol):
         ingesting readings of the same tags)."""
         ...
 
-    async def claim(self) -> tuple[int | None, int]:
+    async def claim(self, lane: int | None = None) -> tuple[int | None, int]:
         """Take presence for the rest of the transaction (other writers wait until it ends)
         and answer which transaction wrote presence last before this one, and this one's id:
         what transaction ``t`` wrote is still what is stored exactly when the next claim says
-        ``t`` wrote last (a transaction rolled back never did)."""
+        ``t`` wrote last (a transaction rolled back never did).
+
+        ``lane``: only the tags of that lane (``tag_id % PRESENCE_LANES``) are written, and
+        only writers of that lane wait; None (every lane) answers ``t`` only if ``t`` wrote
+        every lane last."""
         ...
 
     async def sessions_near(

@@ -18,6 +18,9 @@ from securityvision.domain.presence import (
 # Positions kept in memory at most (~1.3 KB each with 8 candidates); beyond, they are dropped
 # and read again from PostgreSQL.
 POSITION_CACHE_LIMIT = 50_000
+# Tags are split into this many lanes (tag id modulo it), whose presence can be written by
+# transactions running side by side. Fixed: every writer must agree which tags a lane holds.
+PRESENCE_LANES = 2
 
 
 def utc_day(ts: datetime) -> date:
@@ -51,18 +54,26 @@ class PresenceFollower:
         self._day_of = day_of
         self._rules = position_rules or PositionRules()
         self._cache_limit = cache_limit
-        # Positions as this follower last wrote them, valid while it is the last writer.
+        # Positions as this follower last wrote them, valid while it is the last writer (of
+        # every lane: key None; of one lane: its number).
         self._positions: dict[int, TagPosition] = {}
-        self._written_by: int | None = None
+        self._written_by: dict[int | None, int] = {}
 
-    async def follow(self, uow: UnitOfWork, sightings: Sequence[Sighting]) -> list[TagPosition]:
-        """Returns the positions that moved to another gateway."""
+    async def follow(
+        self, uow: UnitOfWork, sightings: Sequence[Sighting], *, lane: int | None = None
+    ) -> list[TagPosition]:
+        """Returns the positions that moved to another gateway. ``lane``: the sightings are
+        all of tags of that lane (``tag_id % PRESENCE_LANES``), and only that lane is claimed,
+        so that another transaction may follow another lane at the same time."""
         if not sightings:
             return []
         tag_ids = {s.tag_id for s in sightings}
-        previous, mine = await uow.presence.claim()
-        if previous is None or previous != self._written_by:
-            self._positions.clear()  # someone else wrote since (or our last write rolled back)
+        previous, mine = await uow.presence.claim(lane)
+        if previous is None or previous != self._written_by.get(lane):
+            # Someone else wrote since (or our last write rolled back): what this follower
+            # remembers is forgotten, every lane's (the record is PostgreSQL).
+            self._positions.clear()
+            self._written_by.clear()
         await uow.presence.lock_tags(tag_ids)
         runs, rest = fold_runs(sightings, self._gap, self._day_of)
         late = set(await uow.presence.extend_sessions(runs, self._gap))
@@ -83,5 +94,5 @@ class PresenceFollower:
             known.clear()
         known |= positions
         known |= updated
-        self._written_by = mine
+        self._written_by[lane] = mine
         return moved

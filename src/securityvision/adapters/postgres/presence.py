@@ -38,19 +38,34 @@ class PostgresPresenceStore:
             [_TAG_LOCK_CLASS, buckets],
         )
 
-    async def claim(self) -> tuple[int | None, int]:
+    async def claim(self, lane: int | None = None) -> tuple[int | None, int]:
         async with self._conn.cursor(row_factory=tuple_row) as cur:
-            await cur.execute("SELECT last_xact FROM presence_writer FOR UPDATE")
-            previous = await cur.fetchone()
-            # The row comes back if someone emptied the table: the claim then names no one.
-            await cur.execute(
-                "INSERT INTO presence_writer (id, last_xact) VALUES (true, txid_current())"
-                " ON CONFLICT (id) DO UPDATE SET last_xact = excluded.last_xact"
-                " RETURNING last_xact"
-            )
+            if lane is None:
+                # Every lane's row, in lane order (lane 0's is made if someone emptied the
+                # table); the previous writer is one only if it wrote every lane last.
+                await cur.execute("SELECT last_xact FROM presence_writer ORDER BY lane FOR UPDATE")
+                previous = {row[0] for row in await cur.fetchall()}
+                await cur.execute(
+                    "INSERT INTO presence_writer (lane, last_xact) VALUES (0, txid_current())"
+                    " ON CONFLICT (lane) DO NOTHING"
+                )
+                await cur.execute(
+                    "UPDATE presence_writer SET last_xact = txid_current() RETURNING last_xact"
+                )
+            else:
+                await cur.execute(
+                    "SELECT last_xact FROM presence_writer WHERE lane = %s FOR UPDATE", [lane]
+                )
+                previous = {row[0] for row in await cur.fetchall()}
+                await cur.execute(
+                    "INSERT INTO presence_writer (lane, last_xact) VALUES (%s, txid_current())"
+                    " ON CONFLICT (lane) DO UPDATE SET last_xact = excluded.last_xact"
+                    " RETURNING last_xact",
+                    [lane],
+                )
             mine = await cur.fetchone()
-        assert mine is not None  # RETURNING of a one-row upsert
-        return (None if previous is None else previous[0]), int(mine[0])
+        assert mine is not None  # RETURNING of at least the row just made sure of
+        return (previous.pop() if len(previous) == 1 else None), int(mine[0])
 
     async def sessions_near(
         self, sightings: Sequence[Sighting], gap: timedelta
