@@ -39,7 +39,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from multiprocessing.sharedctypes import Synchronized
@@ -64,6 +64,7 @@ from securityvision.adapters.mqtt.simulator import (
 from securityvision.adapters.mqtt.topics import parse_gateway_topic
 from securityvision.adapters.postgres.migrator import apply_migrations
 from securityvision.adapters.postgres.partitions import ensure_daily_partitions
+from securityvision.application.presence import PRESENCE_LANES
 from securityvision.domain.rtls import GatewayTopic
 
 HERE = Path(__file__).resolve().parent
@@ -94,6 +95,9 @@ TIME_RESOLUTION = {
 UNBATCHED = ("flat", "espresense")  # one message per reading
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PROBE_TAG = "AA:BB:FF:FF:FF:FF"
+# A fence carries a reading of one tag per presence lane (tag id modulo PRESENCE_LANES): the
+# worker commits a batch as one transaction per lane, so a fence is stored once all are.
+FENCE_TAGS = [f"AA:BB:FF:FF:FE:{i:02X}" for i in range(4 * PRESENCE_LANES)]
 PROBE_GATEWAY = "AABBCCFFFFFF"
 PG_INHERIT_STATS = (
     "SELECT coalesce(sum(s.n_tup_ins), 0) FROM pg_stat_user_tables s"
@@ -261,10 +265,21 @@ class Payloads:
         return [(p.topic, p.payload) for p in encoded]
 
 
-def marker(tag: str, at: datetime) -> bytes:
-    """One reading of the probe's tag, timed ``at``, in the documented format."""
-    reading = {"tag_mac": tag, "rssi": -60, "ts": at.isoformat(timespec="microseconds")}
-    return json.dumps({"readings": [reading]}).encode()
+def marker(tags: Sequence[str], at: datetime) -> bytes:
+    """One reading of each of ``tags``, timed ``at``, in the documented format."""
+    stamp = at.isoformat(timespec="microseconds")
+    readings = [{"tag_mac": tag, "rssi": -60, "ts": stamp} for tag in tags]
+    return json.dumps({"readings": readings}).encode()
+
+
+def one_tag_per_lane(ids: Mapping[str, int]) -> dict[str, int]:
+    """Of ``ids``, one tag in each presence lane."""
+    chosen: dict[int, tuple[str, int]] = {}
+    for mac, tag_id in sorted(ids.items()):
+        chosen.setdefault(tag_id % PRESENCE_LANES, (mac, tag_id))
+    if len(chosen) < PRESENCE_LANES:
+        raise RuntimeError("the fence tags do not cover every presence lane")
+    return dict(chosen.values())
 
 
 # --- the load generator (a process of its own) ----------------------------------------------
@@ -721,6 +736,7 @@ class RssWatch:
 class _Marker:
     sent_us: int
     fence: "_Fence | None" = None
+    rows: int = 1  # readings it carries, each of another tag
 
 
 @dataclass
@@ -734,13 +750,23 @@ class Probe:
     ``MARKER_SECONDS`` while ``markers`` is on, and polls PostgreSQL every ``POLL_SECONDS`` for
     the ones not yet seen; latency = first seen - sent, both read from this machine's clock.
 
-    A fence is a marker waited for: everything the broker accepted before it is queued ahead of
-    it, and the worker stores batches in order, so once it is visible all of that is stored.
+    A fence is a marker waited for, one reading in each presence lane (``fence_tags``):
+    everything the broker accepted before it is queued ahead of it, and the worker stores
+    batches in order (a batch's lanes all committed before the next batch starts), so once
+    all its readings are visible all of that is stored.
     """
 
-    def __init__(self, broker: Broker, prefix: str, database_url: str, tag_id: int) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        prefix: str,
+        database_url: str,
+        tag_id: int,
+        fence_tags: Mapping[str, int],
+    ) -> None:
         self._topic = f"{prefix}/{PROBE_GATEWAY}/beacon"
         self._tag_id = tag_id
+        self._fence_tags = dict(fence_tags)
         self._lock = threading.Lock()
         self._pending: dict[datetime, _Marker] = {}
         self._latencies: list[float] = []
@@ -803,8 +829,9 @@ class Probe:
         with self._lock:
             self._last_us = max(now_us(), self._last_us + 1)
             at = moment(self._last_us)
-            self._pending[at] = _Marker(self._last_us, fence)
-        self._client.publish(self._topic, marker(PROBE_TAG, at), qos=1)
+            tags = [PROBE_TAG] if fence is None else list(self._fence_tags)
+            self._pending[at] = _Marker(self._last_us, fence, len(tags))
+        self._client.publish(self._topic, marker(tags, at), qos=1)
         return at
 
     def _run(self) -> None:
@@ -820,15 +847,17 @@ class Probe:
 
     def _poll(self, oldest: datetime) -> None:
         rows = self._conn.execute(
-            "SELECT created_at FROM collection_logs WHERE tag_id = %s AND created_at >= %s",
-            [self._tag_id, oldest],
+            "SELECT created_at, count(*) FROM collection_logs"
+            " WHERE tag_id = ANY(%s) AND created_at >= %s GROUP BY created_at",
+            [[self._tag_id, *self._fence_tags.values()], oldest],
         ).fetchall()
         seen_us = now_us()
         with self._lock:
-            for (at,) in rows:
-                found = self._pending.pop(at, None)
-                if found is None:
+            for at, count in rows:
+                found = self._pending.get(at)
+                if found is None or count < found.rows:
                     continue
+                del self._pending[at]
                 if found.fence is not None:
                     found.fence.seen = seen_us / 1e6
                     found.fence.done.set()
@@ -1030,13 +1059,16 @@ class WorkerBench:
         args = self.args
         with contextlib.ExitStack() as stack:
             url = self.url = stack.enter_context(fresh_database(args.database_url))
-            ids = register_tags(url, [*self.tags, PROBE_TAG])
+            ids = register_tags(url, [*self.tags, PROBE_TAG, *FENCE_TAGS])
+            fence_tags = one_tag_per_lane({mac: ids[mac] for mac in FENCE_TAGS})
             print(f"worker database ready, {len(self.tags):,} tags registered")
             self.worker = stack.enter_context(
                 running_worker(url, self.broker, self.prefix, self.workdir, args.worker_source)
             )
             rss = stack.enter_context(RssWatch(self.worker.pid))
-            self.probe = stack.enter_context(Probe(self.broker, self.prefix, url, ids[PROBE_TAG]))
+            self.probe = stack.enter_context(
+                Probe(self.broker, self.prefix, url, ids[PROBE_TAG], fence_tags)
+            )
             self.stats = stack.enter_context(psycopg.connect(url, autocommit=True))
             self._warm_up()
             stopped = False
@@ -1055,7 +1087,7 @@ class WorkerBench:
                         self.result.steps.append(self._step(retry))
             self.result.expected_rows = self._acked
             if self.result.steps[-1].drain is not None:
-                self.result.stored_rows = self._count(ids[PROBE_TAG])
+                self.result.stored_rows = self._count([ids[PROBE_TAG], *fence_tags.values()])
             self.result.peak_rss = self.worker.peak_rss() or 0
             self.result.sampled_rss = rss.peak
         return self.result
@@ -1097,10 +1129,10 @@ class WorkerBench:
         row = self.stats.execute(PG_INHERIT_STATS).fetchone()
         return int(row[0]) if row else 0
 
-    def _count(self, probe_tag_id: int) -> int:
-        """Rows of the load (not the probe's markers) stored, counted exactly."""
+    def _count(self, probe_tag_ids: Sequence[int]) -> int:
+        """Rows of the load (not the probe's markers and fences) stored, counted exactly."""
         row = self.stats.execute(
-            "SELECT count(*) FROM collection_logs WHERE tag_id <> %s", [probe_tag_id]
+            "SELECT count(*) FROM collection_logs WHERE tag_id <> ALL(%s)", [list(probe_tag_ids)]
         ).fetchone()
         return int(row[0]) if row else 0
 

@@ -71,11 +71,18 @@ def test_formats_with_coarse_time_get_enough_tags_to_stay_unique() -> None:
 def test_a_marker_is_stored_at_the_exact_microsecond_it_names() -> None:
     at = ingest.moment(1_795_000_000_123_457)
     message = decoded(
-        f"{PREFIX}/{ingest.PROBE_GATEWAY}/beacon", ingest.marker(ingest.PROBE_TAG, at)
+        f"{PREFIX}/{ingest.PROBE_GATEWAY}/beacon", ingest.marker([ingest.PROBE_TAG], at)
     )
     [reading] = message.observations
     assert reading.tag_mac == ingest.PROBE_TAG
     assert reading.ts == at == datetime(2026, 11, 18, 11, 6, 40, 123457, tzinfo=UTC)
+
+
+def test_a_fence_has_a_reading_in_every_presence_lane() -> None:
+    chosen = ingest.one_tag_per_lane({"A": 10, "B": 12, "C": 13, "D": 15})
+    assert chosen == {"A": 10, "C": 13}
+    with pytest.raises(RuntimeError, match="every presence lane"):
+        ingest.one_tag_per_lane({"A": 10, "B": 12})
 
 
 def test_percentile_is_the_nearest_rank() -> None:
