@@ -1,8 +1,9 @@
 """Ingesting what gateways report: readings, gateway activity, unknown tags.
 
 The worker decodes MQTT messages into ``GatewayMessage``s (an adapter's job) and hands them to
-``IngestGatewayMessages`` in batches; one batch is one transaction, and the worker
-acknowledges the batch's messages to the broker only after it committed.
+``IngestGatewayMessages`` in batches; a batch is one transaction (or, in lanes, one for its
+gateways and one per lane of tags), and the worker acknowledges the batch's messages to the
+broker only after all of it committed.
 """
 
 import asyncio
