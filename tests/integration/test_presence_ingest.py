@@ -162,6 +162,39 @@ async def test_extending_a_session_is_an_update_in_place_until_its_end_changes_h
     ]
 
 
+async def test_open_sessions_extended_batch_after_batch_stay_on_their_pages(
+    storage: PostgresStorage,
+) -> None:
+    """Migration 0020: a page is filled to half, so even when a batch extends every session on
+    it the new versions fit beside the old ones (an update on the same page, of no indexed
+    column, is HOT), and the next batch finds the old ones pruned. At fillfactor 80 most of
+    these extensions moved to another page, each a new entry in all seven indexes."""
+    start = datetime(2026, 11, 29, 9, 10, tzinfo=UTC)
+    tags, gateways, batches = 800, 3, 3
+    pairs = [(1 + i % tags, 1 + i // tags) for i in range(tags * gateways)]
+    pages: list[dict[int, int]] = []  # session id -> its page, after each batch
+    for batch in range(1 + batches):  # opened, then extended by every batch
+        async with storage.connection() as conn:
+            async with conn.transaction():
+                late = await PostgresPresenceStore(conn).extend_sessions(
+                    [
+                        run_at(tag, gateway, start + timedelta(seconds=batch))
+                        for tag, gateway in pairs
+                    ],
+                    GAP,
+                )
+            assert late == []
+            cursor = await conn.execute(
+                "SELECT id, (ctid::text::point)[0]::int AS page, samples_count"
+                " FROM presence_sessions"
+            )
+            rows = await cursor.fetchall()
+        assert {row["samples_count"] for row in rows} == {1 + batch}
+        pages.append({row["id"]: row["page"] for row in rows})
+    assert len(pages[0]) == len(pairs)
+    assert pages == [pages[0]] * (1 + batches)
+
+
 async def test_candidates_are_stored_in_the_layout_postgresql_gives_them(
     storage: PostgresStorage,
 ) -> None:
