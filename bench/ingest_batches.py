@@ -196,7 +196,13 @@ async def run(args: argparse.Namespace, url: str) -> None:
             " presence_sessions), (SELECT count(*) FROM tag_positions)"
         ).fetchone()
         print(f"rows: readings, sessions, positions = {counts}")
-    await storage.close()
+        await storage.close()  # its backends report their statistics as they exit
+        await asyncio.sleep(1)
+        for table, updates, hot in stats.execute(
+            "SELECT relname, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables"
+            " WHERE relname IN ('presence_sessions', 'tag_positions') ORDER BY relname"
+        ).fetchall():
+            print(f"{table}: {updates:,} updates, {hot / max(updates, 1):.0%} of them HOT")
 
 
 def main() -> None:

@@ -100,10 +100,21 @@ async def test_a_reading_is_stored_once_by_its_identity(storage: Storage) -> Non
             (tag.id, gateway, T0 + timedelta(seconds=1), -61),
         ]
         assert await uow.ingest.add_readings([row]) == []
+        again = ReadingRow(
+            device_id=gateway,
+            tag_id=tag.id,
+            rssi=-62,
+            ts=T0 + timedelta(seconds=2),
+            received_at=T0,
+            raw_payload=None,
+        )
+        new = await uow.ingest.add_readings([later, again, again])  # stored, new, twice
+        assert [(r.ts, r.rssi) for r in new] == [(again.ts, -62)]
         await uow.commit()
     async with storage.unit_of_work() as uow:
         stored = await uow.collection_logs.list(tag_id=tag.id)
     assert sorted((log.rssi, log.created_at) for log in stored) == [
+        (-62, T0 + timedelta(seconds=2)),
         (-61, T0 + timedelta(seconds=1)),
         (-60, T0),
     ]

@@ -28,13 +28,20 @@ CREATE TEMP TABLE IF NOT EXISTS collection_logs_stage (
 """
 
 
-_INSERT_STAGED = (
-    "INSERT INTO collection_logs (device_id, tag_id, rssi, created_at, received_at, raw_payload)"
-    " SELECT device_id, tag_id, rssi, created_at, received_at, raw_payload"
-    " FROM collection_logs_stage"
-    " ON CONFLICT (tag_id, created_at, device_id) DO NOTHING"
-    " RETURNING device_id, tag_id, rssi, created_at, received_at"
+# Readings already stored (a redelivery, a gateway flushing its buffer) are skipped by their
+# key. The inserted rows come back only when some were skipped: in the usual batch all are
+# new, and the count alone says so without sending 5,000 rows back.
+_INSERT_STAGED = """
+WITH inserted AS (
+    INSERT INTO collection_logs (device_id, tag_id, rssi, created_at, received_at, raw_payload)
+    SELECT device_id, tag_id, rssi, created_at, received_at, raw_payload
+    FROM collection_logs_stage
+    ON CONFLICT (tag_id, created_at, device_id) DO NOTHING
+    RETURNING device_id, tag_id, rssi, created_at, received_at
 )
+SELECT n.count, i.device_id, i.tag_id, i.rssi, i.created_at, i.received_at
+FROM (SELECT count(*) FROM inserted) AS n LEFT JOIN inserted AS i ON n.count < %(staged)s
+"""
 
 
 class PostgresIngestStore:
@@ -221,26 +228,31 @@ class PostgresIngestStore:
                             row.raw_payload,
                         )
                     )
+            staged = {"staged": len(rows)}
             try:
                 async with self._conn.transaction():
-                    await cur.execute(_INSERT_STAGED)
+                    await cur.execute(_INSERT_STAGED, staged)
             except psycopg.errors.CheckViolation:
                 # "No partition for the row": another process dropped a day for retention
                 # after this one cached it. Late readings of any age are accepted: recreate.
                 forget_daily_partitions(self._conn, days)
                 await ensure_daily_partitions(self._conn, days)
-                await cur.execute(_INSERT_STAGED)
-            inserted = [
-                ReadingRow(
-                    device_id=device_id,
-                    tag_id=tag_id,
-                    rssi=rssi,
-                    ts=ts,
-                    received_at=received_at,
-                    raw_payload=None,
-                )
-                for device_id, tag_id, rssi, ts, received_at in await cur.fetchall()
-            ]
+                await cur.execute(_INSERT_STAGED, staged)
+            result = await cur.fetchall()
+            inserted: Sequence[ReadingRow] = rows
+            if result[0][0] < len(rows):
+                inserted = [
+                    ReadingRow(
+                        device_id=device_id,
+                        tag_id=tag_id,
+                        rssi=rssi,
+                        ts=ts,
+                        received_at=received_at,
+                        raw_payload=None,
+                    )
+                    for _, device_id, tag_id, rssi, ts, received_at in result
+                    if device_id is not None
+                ]
             await cur.execute("TRUNCATE collection_logs_stage")
         return inserted
 
