@@ -337,7 +337,7 @@ def track_positions(
         if len(tag_sightings) > 1:
             tag_sightings.sort(key=_ts_of)
         position = _follow(before, tag_sightings, rules)
-        if position is None or position == before:
+        if position is None or position is before:
             continue
         updated[tag_id] = position
         if before is None or before.device_id != position.device_id:
@@ -349,7 +349,8 @@ def _follow(
     before: TagPosition | None, sightings: list[Sighting], rules: PositionRules
 ) -> TagPosition | None:
     """One tag's readings, in time order, applied one by one to its candidates: (smoothed
-    RSSI, last heard) by gateway, in the order they became candidates."""
+    RSSI, last heard) by gateway, in the order they became candidates. ``before`` itself when
+    every reading is older than its last one."""
     if before is None:
         holder: int | None = None
         since = last = None
@@ -358,31 +359,34 @@ def _follow(
         holder, since, last = before.device_id, before.since, before.last_seen_at
         candidates = {c.device_id: (c.rssi, c.last_seen_at) for c in before.candidates}
     smoothing, hysteresis, limit = rules.smoothing, rules.hysteresis_db, rules.max_candidates
+    window, kept_share = rules.window, 1 - smoothing
+    applied = False
     for s in sightings:
-        if last is not None and s.ts < last:
+        ts = s.ts
+        if last is not None and ts < last:
             continue
-        horizon = s.ts - rules.window
-        if any(seen < horizon for _, seen in candidates.values()):
-            candidates = {d: c for d, c in candidates.items() if c[1] >= horizon}
+        applied = True
+        horizon = ts - window
+        for _, seen in candidates.values():
+            if seen < horizon:
+                candidates = {d: c for d, c in candidates.items() if c[1] >= horizon}
+                break
         previous = candidates.get(s.device_id)
-        rssi = (
-            float(s.rssi)
-            if previous is None
-            else smoothing * s.rssi + (1 - smoothing) * previous[0]
-        )
-        candidates[s.device_id] = (rssi, s.ts)
+        rssi = float(s.rssi) if previous is None else smoothing * s.rssi + kept_share * previous[0]
+        candidates[s.device_id] = (rssi, ts)
         best = max(candidates, key=candidates.__getitem__)
         held = candidates.get(holder) if holder is not None else None
         if held is None or candidates[best][0] >= held[0] + hysteresis:
-            since = s.ts if best != holder else since
+            if best != holder:
+                since = ts
             holder = best
-        last = s.ts
+        last = ts
         if len(candidates) > limit:
             # The weakest go first (the earlier heard among equals); the holder stays.
             strongest = sorted(candidates, key=candidates.__getitem__, reverse=True)
             kept = {holder, *[d for d in strongest if d != holder][: limit - 1]}
             candidates = {d: c for d, c in candidates.items() if d in kept}
-    if holder is None or since is None or last is None:
+    if not applied or holder is None or since is None or last is None:
         return before
     return TagPosition(
         tag_id=sightings[0].tag_id,
@@ -391,13 +395,15 @@ def _follow(
         last_seen_at=last,
         confidence=_power_share(candidates[holder][0], [c[0] for c in candidates.values()]),
         candidates=tuple(
-            Candidate(device_id=d, rssi=c[0], last_seen_at=c[1])
-            for d, c in sorted(candidates.items())
+            [
+                Candidate(device_id=d, rssi=c[0], last_seen_at=c[1])
+                for d, c in sorted(candidates.items())
+            ]
         ),
     )
 
 
 def _power_share(holder: float, candidates: Iterable[float]) -> float:
     """RSSI is logarithmic: compare milliwatts, not decibels."""
-    total = sum(math.pow(10, rssi / 10) for rssi in candidates)
+    total = sum([math.pow(10, rssi / 10) for rssi in candidates])
     return round(math.pow(10, holder / 10) / total, 3)
