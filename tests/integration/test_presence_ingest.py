@@ -1,21 +1,30 @@
 """Sessions kept at ingest in PostgreSQL equal sessions computed from scratch, however the
 readings arrive."""
 
+import asyncio
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Self
 
 import pytest
 
-from securityvision.adapters.postgres.database import PostgresStorage
+from securityvision.adapters.postgres.database import (
+    Connection,
+    PostgresStorage,
+    PostgresUnitOfWork,
+)
+from securityvision.adapters.postgres.ingest import PostgresIngestStore
 from securityvision.adapters.postgres.migrator import apply_migrations
 from securityvision.adapters.postgres.presence import (
     PostgresPresenceStore,
     pack_candidates,
     unpack_candidates,
 )
-from securityvision.application.ingest import Delivery, IngestGatewayMessages
-from securityvision.application.presence import PresenceFollower, utc_day
+from securityvision.application.ingest import Delivery, IngestGatewayMessages, IngestReport
+from securityvision.application.ports import ReadingRow
+from securityvision.application.presence import PRESENCE_LANES, PresenceFollower, utc_day
+from securityvision.domain.errors import StorageError
 from securityvision.domain.presence import Candidate, PresenceSession, Sighting, sessionize
 from securityvision.domain.rtls import GatewayMessage, GatewayTopic, NewTag, Observation
 from tests.support.clock import FakeClock
@@ -53,9 +62,13 @@ def as_columns(session: PresenceSession) -> tuple[object, ...]:
     )
 
 
-@pytest.mark.parametrize("lanes", [False, True], ids=["one transaction", "lanes"])
+@pytest.mark.parametrize(
+    ("lanes", "in_flight"),
+    [(False, 1), (True, 1), (True, 2)],
+    ids=["one transaction", "lanes", "lanes, two batches at once"],
+)
 async def test_a_shuffled_stream_with_duplicates_and_late_readings_gives_the_reference_sessions(
-    storage: PostgresStorage, lanes: bool
+    storage: PostgresStorage, lanes: bool, in_flight: int
 ) -> None:
     rnd = random.Random(20261129)
     clock = FakeClock(datetime(2026, 11, 29, 0, 30, tzinfo=UTC))
@@ -75,6 +88,7 @@ async def test_a_shuffled_stream_with_duplicates_and_late_readings_gives_the_ref
         storage.unit_of_work, clock, presence=PresenceFollower(session_gap=GAP), lanes=lanes
     )
     position = 0
+    storing: list[asyncio.Task[IngestReport]] = []  # as the worker does, up to in_flight
     while position < len(stream):
         size = rnd.randint(1, 120)
         batch = stream[position : position + size]
@@ -90,7 +104,10 @@ async def test_a_shuffled_stream_with_duplicates_and_late_readings_gives_the_ref
             )
             for gw, tag, ts, rssi in batch
         ]
-        await ingest.execute(deliveries)
+        if len(storing) == in_flight:
+            await storing.pop(0)
+        storing.append(asyncio.create_task(ingest.execute(deliveries)))
+    await asyncio.gather(*storing)
 
     async with storage.unit_of_work() as uow:
         devices = {d.mac_address: d.id for d in await uow.devices.list(limit=100)}
@@ -225,3 +242,113 @@ async def test_candidates_are_stored_in_the_layout_postgresql_gives_them(
     assert pack_candidates(candidates) == row["packed"]
     assert unpack_candidates(row["packed"]) == candidates
     assert unpack_candidates(b"") == ()
+
+
+class RecordedLanes:
+    """A unit-of-work factory on ``storage`` that records, as each lane's transaction commits,
+    which batch its readings were of (told by their RSSI); a batch's readings may be slowed
+    down, or fail."""
+
+    def __init__(self, storage: PostgresStorage) -> None:
+        self.storage = storage
+        self.commits: list[tuple[int, int]] = []  # (lane, the batch's RSSI)
+        self.slow: set[int] = set()
+        self.failing: set[int] = set()
+
+    def __call__(self) -> "RecordedUnitOfWork":
+        return RecordedUnitOfWork(self.storage, self)
+
+
+class RecordedIngestStore(PostgresIngestStore):
+    def __init__(self, conn: Connection, lanes: RecordedLanes) -> None:
+        super().__init__(conn)
+        self.lanes = lanes
+        self.stored: tuple[int, int] | None = None
+
+    async def add_readings(self, rows: Sequence[ReadingRow]) -> Sequence[ReadingRow]:
+        batch = rows[0].rssi
+        if batch in self.lanes.slow:
+            await asyncio.sleep(0.3)
+        if batch in self.lanes.failing:
+            raise StorageError("the database went away")
+        self.stored = (rows[0].tag_id % PRESENCE_LANES, batch)
+        return await super().add_readings(rows)
+
+
+class RecordedUnitOfWork(PostgresUnitOfWork):
+    def __init__(self, storage: PostgresStorage, lanes: RecordedLanes) -> None:
+        super().__init__(storage)
+        self.lanes = lanes
+
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        self.ingest = RecordedIngestStore(self._conn, self.lanes)
+        return self
+
+    async def commit(self) -> None:
+        await super().commit()
+        if isinstance(self.ingest, RecordedIngestStore) and self.ingest.stored is not None:
+            self.lanes.commits.append(self.ingest.stored)
+
+
+def both_lanes(tag_ids: Sequence[int], rssi: int, at: datetime) -> list[Delivery]:
+    return [
+        Delivery(
+            message=GatewayMessage(
+                topic=GatewayTopic(gateway_id=GATEWAYS[0], gateway_mac=GATEWAYS[0]),
+                observations=tuple(
+                    Observation(tag_mac=TAGS[i], rssi=rssi, ts=at) for i in range(len(tag_ids))
+                ),
+            ),
+            received_at=at,
+            fingerprint=f"{rssi}".encode(),
+        )
+    ]
+
+
+async def test_overlapping_batches_take_turns_lane_by_lane_in_the_order_they_began(
+    storage: PostgresStorage,
+) -> None:
+    """The second batch's lanes wait for the first's, though the first is slow to store its
+    readings and the second would otherwise commit first."""
+    clock = FakeClock(datetime(2026, 11, 29, 10, tzinfo=UTC))
+    lanes = RecordedLanes(storage)
+    tag_ids = await register(storage, TAGS[:PRESENCE_LANES])
+    assert {t % PRESENCE_LANES for t in tag_ids} == set(range(PRESENCE_LANES))
+    ingest = IngestGatewayMessages(lanes, clock, lanes=True)
+    assert ingest.overlapping
+    lanes.slow.add(-50)
+    first = asyncio.create_task(ingest.execute(both_lanes(tag_ids, -50, clock.now())))
+    second = asyncio.create_task(
+        ingest.execute(both_lanes(tag_ids, -60, clock.now() + timedelta(seconds=1)))
+    )
+    reports = await asyncio.wait_for(asyncio.gather(first, second), timeout=30)
+    assert [r.stored for r in reports] == [PRESENCE_LANES, PRESENCE_LANES]
+    for lane in range(PRESENCE_LANES):
+        assert [batch for at, batch in lanes.commits if at == lane] == [-50, -60]
+
+
+async def test_a_failing_batch_lets_the_next_one_take_its_turn(storage: PostgresStorage) -> None:
+    clock = FakeClock(datetime(2026, 11, 29, 10, tzinfo=UTC))
+    lanes = RecordedLanes(storage)
+    tag_ids = await register(storage, TAGS[:PRESENCE_LANES])
+    ingest = IngestGatewayMessages(lanes, clock, lanes=True)
+    lanes.slow.add(-50)
+    lanes.failing.add(-50)
+    first = asyncio.create_task(ingest.execute(both_lanes(tag_ids, -50, clock.now())))
+    second = asyncio.create_task(
+        ingest.execute(both_lanes(tag_ids, -60, clock.now() + timedelta(seconds=1)))
+    )
+    done = await asyncio.wait_for(asyncio.gather(first, second, return_exceptions=True), timeout=30)
+    assert isinstance(done[0], StorageError)
+    assert isinstance(done[1], IngestReport)
+    assert done[1].stored == PRESENCE_LANES
+    assert sorted(lanes.commits) == [(lane, -60) for lane in range(PRESENCE_LANES)]
+    assert not IngestGatewayMessages(storage.unit_of_work, clock).overlapping
+
+
+async def register(storage: PostgresStorage, macs: Sequence[str]) -> list[int]:
+    async with storage.unit_of_work() as uow:
+        ids = [(await uow.tags.add(NewTag(mac_address=mac))).id for mac in macs]
+        await uow.commit()
+    return ids

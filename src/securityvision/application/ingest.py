@@ -10,6 +10,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import TypeAlias
 
 import msgspec
 
@@ -29,6 +30,10 @@ from securityvision.domain.rtls import MAX_FUTURE_SKEW_SECONDS, GatewayMessage
 
 RAW_PAYLOAD_LIMIT = 4096
 RECEIPT_RETENTION = timedelta(days=1)
+
+# Per lane: the turn of the batch before (None: nothing to wait for), and this batch's, done
+# once its lane is.
+_Turns: TypeAlias = dict[int, tuple[asyncio.Future[None] | None, asyncio.Future[None]]]
 
 
 class Delivery(msgspec.Struct, frozen=True, kw_only=True):
@@ -92,6 +97,15 @@ class IngestGatewayMessages:
         self._presence = presence or PresenceFollower()
         self._alerts = alerts
         self._lanes = lanes
+        # Per lane, done when the lane of the batch begun last is (see ``execute``).
+        self._turns: dict[int, asyncio.Future[None]] = {}
+
+    @property
+    def overlapping(self) -> bool:
+        """Whether a batch may begin before the previous one is done (with ``lanes``): the
+        next batch's gateways, tags and receipts are stored meanwhile, and each of its lanes
+        waits for the same lane of the previous batch before opening its transaction."""
+        return self._lanes
 
     async def execute(
         self, deliveries: Sequence[Delivery], *, acknowledged: Sequence[bytes] = ()
@@ -104,7 +118,37 @@ class IngestGatewayMessages:
         what the messages say of gateways, tags and receipts; then, at the same time, one per
         lane of tags, its readings with their presence. A batch that fails part way is
         retried whole: readings already stored are duplicates the second time, and presence
-        follows only readings that were new."""
+        follows only readings that were new.
+
+        Batches begun while others are being stored (``overlapping``) take turns lane by lane,
+        in the order ``execute`` was called: a lane's transaction opens once the same lane of
+        the batch before has committed, or failed. A lane waits holding no lock, so the turns
+        cannot deadlock with what PostgreSQL locks."""
+        turns = self._take_turns()
+        try:
+            return await self._execute(deliveries, acknowledged, turns)
+        finally:
+            for previous, mine in turns.values():
+                _pass_turn(previous, mine)
+
+    def _take_turns(self) -> _Turns:
+        if not self._lanes:
+            return {}
+        loop = asyncio.get_running_loop()
+        turns = {}
+        for lane in range(PRESENCE_LANES):
+            previous = self._turns.get(lane)
+            mine: asyncio.Future[None] = loop.create_future()
+            turns[lane] = (None if previous is None or previous.done() else previous, mine)
+            self._turns[lane] = mine
+        return turns
+
+    async def _execute(
+        self,
+        deliveries: Sequence[Delivery],
+        acknowledged: Sequence[bytes],
+        turns: _Turns,
+    ) -> IngestReport:
         report = IngestReport(messages=len(deliveries))
         for delivery in deliveries:
             report.rejected.update(r.reason for r in delivery.message.rejections)
@@ -143,15 +187,20 @@ class IngestGatewayMessages:
                 await self._store(uow, rows, report)
             await uow.commit()
         if self._lanes:
-            await self._store_in_lanes(rows, report)
+            await self._store_in_lanes(rows, report, turns)
         return report
 
-    async def _store_in_lanes(self, rows: Sequence[ReadingRow], report: IngestReport) -> None:
+    async def _store_in_lanes(
+        self,
+        rows: Sequence[ReadingRow],
+        report: IngestReport,
+        turns: _Turns,
+    ) -> None:
         by_lane: dict[int, list[ReadingRow]] = {}
         for row in rows:
             by_lane.setdefault(row.tag_id % PRESENCE_LANES, []).append(row)
         lanes = [
-            asyncio.create_task(self._store_lane(lane, part, report))
+            asyncio.create_task(self._store_lane(lane, part, report, *turns[lane]))
             for lane, part in sorted(by_lane.items())
         ]
         try:
@@ -163,11 +212,21 @@ class IngestGatewayMessages:
             raise
 
     async def _store_lane(
-        self, lane: int, rows: Sequence[ReadingRow], report: IngestReport
+        self,
+        lane: int,
+        rows: Sequence[ReadingRow],
+        report: IngestReport,
+        previous: asyncio.Future[None] | None,
+        mine: asyncio.Future[None],
     ) -> None:
-        async with self._uow() as uow:
-            await self._store(uow, rows, report, lane=lane)
-            await uow.commit()
+        try:
+            if previous is not None:
+                await asyncio.wait([previous])  # not cancelled with this task
+            async with self._uow() as uow:
+                await self._store(uow, rows, report, lane=lane)
+                await uow.commit()
+        finally:
+            _pass_turn(previous, mine)
 
     async def _store(
         self,
@@ -242,6 +301,21 @@ class IngestGatewayMessages:
                 )
                 rows.setdefault((device_id, tag_id, ts), row)
         return list(rows.values()), list(unknown.values())
+
+
+def _pass_turn(previous: asyncio.Future[None] | None, mine: asyncio.Future[None]) -> None:
+    """Done with a lane: the next batch's may go once the one before this has gone too."""
+    if mine.done():
+        return
+    if previous is None or previous.done():
+        mine.set_result(None)
+    else:
+
+        def go(_: asyncio.Future[None]) -> None:
+            if not mine.done():
+                mine.set_result(None)
+
+        previous.add_done_callback(go)
 
 
 def live_events(report: IngestReport) -> list[LiveEvent]:

@@ -21,7 +21,7 @@ from securityvision.adapters.mqtt.codecs import decode_gateway_message
 from securityvision.adapters.mqtt.subscriber import InboundMessage, MqttSubscriber
 from securityvision.adapters.mqtt.topics import parse_gateway_topic
 from securityvision.adapters.prometheus import WorkerMetrics
-from securityvision.application.ingest import Delivery, needs_receipt
+from securityvision.application.ingest import Delivery, IngestGatewayMessages, needs_receipt
 from securityvision.config import Settings
 from securityvision.container import Container
 from securityvision.domain.errors import StorageError
@@ -113,6 +113,14 @@ class IngestWorker:
         # Receipts of acknowledged messages, (when, on which connection, fingerprint), in the
         # order acknowledged; forgotten with a later batch once RECEIPT_GRACE_SECONDS passed.
         self._acknowledged: deque[tuple[float, int, bytes]] = deque()
+        self._ingest_use_case: IngestGatewayMessages | None = None
+
+    @property
+    def _ingest(self) -> IngestGatewayMessages:
+        """One use case for the worker's life: overlapping batches take turns through it."""
+        if self._ingest_use_case is None:
+            self._ingest_use_case = self._container.ingest_gateway_messages()
+        return self._ingest_use_case
 
     def _subscriber(self) -> MqttSubscriber:
         s = self._settings
@@ -158,25 +166,26 @@ class IngestWorker:
                 backoff = min(backoff * 2, 30.0)
                 continue
             backoff = 1.0
-            # One batch is being stored while the next is received and decoded: the database
-            # and the worker use a core each. Batches commit, and are acknowledged, in order.
-            storing: tuple[list[Received], asyncio.Task[bool]] | None = None
+            # Batches are stored while the next ones are received and decoded, so that the
+            # database and the worker use a core each; with PostgreSQL two are stored at once
+            # (IngestGatewayMessages.overlapping: the second's lanes take turns after the
+            # first's). Batches are acknowledged in order, each once all of it committed.
+            depth = 2 if self._ingest.overlapping else 1
+            storing: deque[tuple[list[Received], asyncio.Task[bool]]] = deque()
             try:
                 while not stop.is_set():
                     self._metrics.broker_connected.set(1 if subscriber.connected else 0)
                     batch = await self._collect(subscriber, stop)
-                    if storing is not None:
-                        await self._finish(subscriber, *storing)
-                        storing = None
+                    while storing and (len(storing) >= depth or storing[0][1].done()):
+                        await self._finish(subscriber, *storing.popleft())
                     if batch:
                         forget = self._receipts_to_forget(subscriber.generation)
-                        storing = (
-                            batch,
-                            asyncio.create_task(self._store(batch, stop, forget)),
+                        storing.append(
+                            (batch, asyncio.create_task(self._store(batch, stop, forget)))
                         )
                     self._metrics.queue_depth.set(subscriber.queue_depth)
-                if storing is not None:
-                    await self._finish(subscriber, *storing)
+                while storing:
+                    await self._finish(subscriber, *storing.popleft())
                 await self._drain(subscriber)
             finally:
                 await subscriber.stop()
@@ -318,9 +327,7 @@ class IngestWorker:
         while True:
             started = time.perf_counter()
             try:
-                report = await self._container.ingest_gateway_messages().execute(
-                    deliveries, acknowledged=forget or ()
-                )
+                report = await self._ingest.execute(deliveries, acknowledged=forget or ())
                 break
             except StorageError as exc:
                 self._metrics.storage_errors.inc()
