@@ -1,13 +1,15 @@
-"""bench/presence.py and bench/api_load.py run end to end in a tiny configuration, so they
-never rot (the real runs are by hand: bench/README.md). No figure is judged here, only that
-every step works and the answers hang together."""
+"""bench/presence.py, bench/api_load.py and bench/ingest_floor.py run end to end in a tiny
+configuration, so they never rot (the real runs are by hand: bench/README.md). No figure is
+judged here, only that every step works and the answers hang together."""
 
+import argparse
 import asyncio
 import json
 from pathlib import Path
 
+import psycopg
 import pytest
-from bench import api_load, presence
+from bench import api_load, ingest_floor, presence
 
 pytestmark = pytest.mark.postgres
 
@@ -79,4 +81,31 @@ def test_the_api_load_bench_polls_every_route_with_a_real_login_and_no_error(
         "incidents/my?limit=20",
         "incidents/my?limit=200",
         "incidents/{id}/messages?after_id",
+    }
+
+
+@pytest.mark.parametrize(("load", "bare"), [("site", False), ("worst", True)])
+def test_the_ingest_floor_writes_a_row_per_reading_and_the_sessions_they_make(
+    postgres_server_url: str, load: str, bare: bool
+) -> None:
+    args = argparse.Namespace(rate=300, tags=40, gateways=5, warm=1, seconds=2, bare=bare)
+    with presence.fresh_database(postgres_server_url) as url:
+        figures = ingest_floor.measure(args, url, load)
+        with psycopg.connect(url) as conn:
+            counts = conn.execute(
+                "SELECT (SELECT count(*) FROM collection_logs),"
+                " (SELECT count(*) FROM presence_sessions),"
+                " (SELECT sum(samples_count) FROM presence_sessions),"
+                " (SELECT count(*) FROM tag_positions),"
+                " (SELECT count(*) FROM pg_indexes WHERE tablename = 'presence_sessions')"
+            ).fetchone()
+    readings = 300 * 3
+    if load == "site":  # every (tag, gateway) opened once, then extended every second
+        assert counts == (readings, 40 * 3, 40 * 3 * 4, 40, 7)
+    else:  # a session per reading; only the primary key left
+        assert counts == (readings, readings, readings, 40, 1)
+    assert {name: len(values) for name, values in figures.items()} == {
+        "readings": 2,
+        "sessions": 2,
+        "positions": 2,
     }
