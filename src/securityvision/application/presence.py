@@ -24,7 +24,7 @@ PRESENCE_LANES = 2
 
 
 def utc_day(ts: datetime) -> date:
-    return ts.astimezone(UTC).date()
+    return ts.date() if ts.tzinfo is UTC else ts.astimezone(UTC).date()
 
 
 class PresenceFollower:

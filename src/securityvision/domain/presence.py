@@ -101,7 +101,11 @@ def fold_runs(
         ):
             rest.extend(pair)
             continue
-        rssi = [s.rssi for s in pair]
+        if len(pair) == 1:
+            rssi_sum = rssi_max = first.rssi
+        else:
+            rssi = [s.rssi for s in pair]
+            rssi_sum, rssi_max = sum(rssi), max(rssi)
         runs.append(
             PresenceSession(
                 tag_id=first.tag_id,
@@ -110,8 +114,8 @@ def fold_runs(
                 started_at=first.ts,
                 ended_at=pair[-1].ts,
                 samples_count=len(pair),
-                rssi_sum=sum(rssi),
-                rssi_max=max(rssi),
+                rssi_sum=rssi_sum,
+                rssi_max=rssi_max,
             )
         )
     return runs, rest

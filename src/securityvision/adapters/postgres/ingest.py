@@ -1,7 +1,7 @@
 """RTLS ingestion in PostgreSQL: every statement works on a whole batch at once."""
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -12,6 +12,7 @@ from securityvision.adapters.postgres.partitions import (
     forget_daily_partitions,
 )
 from securityvision.application.ports import GatewaySighting, ReadingRow, UnknownTagSighting
+from securityvision.application.presence import utc_day
 from securityvision.domain.devices import DeviceStatusEvent
 from securityvision.domain.rtls import gateway_code
 from securityvision.domain.text import slug
@@ -208,7 +209,7 @@ class PostgresIngestStore:
     async def add_readings(self, rows: Sequence[ReadingRow]) -> Sequence[ReadingRow]:
         if not rows:
             return []
-        days = {row.ts.astimezone(UTC).date() for row in rows}
+        days = {utc_day(row.ts) for row in rows}
         await ensure_daily_partitions(self._conn, days)
         await self._conn.execute(_STAGE)
         async with self._conn.cursor(row_factory=tuple_row, binary=True) as cur:
