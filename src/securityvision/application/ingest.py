@@ -65,7 +65,8 @@ class IngestReport(msgspec.Struct, kw_only=True):
 
 
 class IngestGatewayMessages:
-    """Store one batch of decoded gateway messages in one transaction.
+    """Store one batch of decoded gateway messages: in one transaction, or with ``lanes`` in
+    one for what it says of gateways and tags, then one per lane of tags (``execute``).
 
     - A reading's identity is (gateway, tag, time): stored once, whichever message carries it.
     - A reading without a time takes the time its message was first received; a redelivery of
