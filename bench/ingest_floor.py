@@ -24,15 +24,14 @@ import os
 import signal
 import statistics
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import psutil
 import psycopg
 from bench.ingest import SERVER_URL, fresh_database, interrupt
+from bench.ingest_batches import TICKS, backend_ticks
 
 from securityvision.adapters.postgres.partitions import ensure_daily_partitions
 
-TICKS = os.sysconf("SC_CLK_TCK")
 CANDIDATE_BYTES = 24  # a position's candidate as stored (migration 0018)
 LOADS = ("site", "worst")
 
@@ -66,17 +65,6 @@ ON CONFLICT (tag_id) DO UPDATE SET device_id = excluded.device_id, since = exclu
     last_seen_at = excluded.last_seen_at, confidence = excluded.confidence,
     candidates = excluded.candidates
 """
-
-
-def ticks(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total
 
 
 def postgres_pids() -> list[int]:
@@ -136,10 +124,10 @@ def measure(args: argparse.Namespace, url: str, load: str) -> dict[str, list[tup
             }
             for name, statement in steps.items():
                 everyone = postgres_pids()
-                before = ticks(backend), ticks(everyone)
+                before = backend_ticks(backend), backend_ticks(everyone)
                 conn.execute(statement, params)
                 conn.commit()
-                after = ticks(backend), ticks(everyone)
+                after = backend_ticks(backend), backend_ticks(everyone)
                 if second >= args.warm:
                     figures[name].append(
                         ((after[0] - before[0]) / TICKS, (after[1] - before[1]) / TICKS)
