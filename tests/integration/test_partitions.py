@@ -7,13 +7,16 @@ from datetime import UTC, date, datetime
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.rows import dict_row
 
+from securityvision.adapters.postgres.ingest import PostgresIngestStore
 from securityvision.adapters.postgres.migrator import apply_migrations
 from securityvision.adapters.postgres.partitions import (
     ensure_daily_partitions,
     forget_daily_partitions,
     partition_name,
 )
+from securityvision.application.ports import ReadingRow
 from tests.support.databases import temporary_database
 
 pytestmark = pytest.mark.postgres
@@ -122,3 +125,27 @@ async def test_a_partition_dropped_elsewhere_is_recreated_once_forgotten(
     await ensure_daily_partitions(conn, [day])
     await insert_reading(conn, datetime(2024, 6, 6, tzinfo=UTC))
     await conn.commit()
+
+
+async def test_readings_of_a_day_dropped_elsewhere_are_stored_in_its_new_partition(
+    database: str,
+) -> None:
+    day = datetime(2024, 7, 7, 9, tzinfo=UTC)
+    rows = [
+        ReadingRow(device_id=1, tag_id=tag_id, rssi=-60, ts=day, received_at=day, raw_payload=None)
+        for tag_id in (1, 2)
+    ]
+    async with await psycopg.AsyncConnection.connect(database, row_factory=dict_row) as conn:
+        store = PostgresIngestStore(conn)
+        assert await store.add_readings(rows[:1]) == rows[:1]  # the day's partition is cached
+        await conn.commit()
+        async with await psycopg.AsyncConnection.connect(database, autocommit=True) as admin:
+            await admin.execute(
+                sql.SQL("DROP TABLE {}").format(sql.Identifier(partition_name(day.date())))
+            )
+        assert await store.add_readings(rows) == rows  # the first one went with the drop
+        await conn.commit()
+        cursor = await conn.execute(
+            "SELECT tag_id FROM collection_logs WHERE created_at = %s ORDER BY tag_id", [day]
+        )
+        assert [r["tag_id"] for r in await cursor.fetchall()] == [1, 2]

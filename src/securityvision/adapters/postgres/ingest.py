@@ -1,7 +1,7 @@
 """RTLS ingestion in PostgreSQL: every statement works on a whole batch at once."""
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import psycopg
@@ -28,6 +28,10 @@ CREATE TEMP TABLE IF NOT EXISTS collection_logs_stage (
 ) ON COMMIT DELETE ROWS
 """
 
+
+_COLUMNS = "(device_id, tag_id, rssi, created_at, received_at, raw_payload)"
+_COPY_READINGS = f"COPY collection_logs {_COLUMNS} FROM STDIN (FORMAT BINARY)"
+_COPY_STAGE = f"COPY collection_logs_stage {_COLUMNS} FROM STDIN (FORMAT BINARY)"
 
 # Readings already stored (a redelivery, a gateway flushing its buffer) are skipped by their
 # key. The inserted rows come back only when some were skipped: in the usual batch all are
@@ -207,35 +211,41 @@ class PostgresIngestStore:
             return dict(await cur.fetchall())
 
     async def add_readings(self, rows: Sequence[ReadingRow]) -> Sequence[ReadingRow]:
+        """The usual batch is all new: it is copied straight into ``collection_logs`` (COPY
+        writes a partition's rows in bulk, with none of ``ON CONFLICT``'s per-row cost). If
+        some reading is already stored, that copy fails on the key and is rolled back to its
+        savepoint, and the batch goes through the stage, which skips what is stored."""
         if not rows:
             return []
         days = {utc_day(row.ts) for row in rows}
         await ensure_daily_partitions(self._conn, days)
+        for attempt in range(2):
+            try:
+                async with self._conn.transaction():
+                    await self._copy_into(_COPY_READINGS, rows)
+                return rows
+            except psycopg.errors.UniqueViolation:
+                break
+            except psycopg.errors.CheckViolation:
+                # "No partition for the row": another process dropped a day for retention
+                # after this one cached it. Late readings of any age are accepted: recreate.
+                if attempt:
+                    raise
+                forget_daily_partitions(self._conn, days)
+                await ensure_daily_partitions(self._conn, days)
+        return await self._add_staged(rows, days)
+
+    async def _add_staged(
+        self, rows: Sequence[ReadingRow], days: set[date]
+    ) -> Sequence[ReadingRow]:
         await self._conn.execute(_STAGE)
+        await self._copy_into(_COPY_STAGE, rows)
         async with self._conn.cursor(row_factory=tuple_row, binary=True) as cur:
-            async with cur.copy(
-                "COPY collection_logs_stage (device_id, tag_id, rssi, created_at, received_at,"
-                " raw_payload) FROM STDIN (FORMAT BINARY)"
-            ) as copy:
-                copy.set_types(["int8", "int8", "int2", "timestamptz", "timestamptz", "text"])
-                for row in rows:
-                    await copy.write_row(
-                        (
-                            row.device_id,
-                            row.tag_id,
-                            row.rssi,
-                            row.ts,
-                            row.received_at,
-                            row.raw_payload,
-                        )
-                    )
             staged = {"staged": len(rows)}
             try:
                 async with self._conn.transaction():
                     await cur.execute(_INSERT_STAGED, staged)
             except psycopg.errors.CheckViolation:
-                # "No partition for the row": another process dropped a day for retention
-                # after this one cached it. Late readings of any age are accepted: recreate.
                 forget_daily_partitions(self._conn, days)
                 await ensure_daily_partitions(self._conn, days)
                 await cur.execute(_INSERT_STAGED, staged)
@@ -256,6 +266,21 @@ class PostgresIngestStore:
                 ]
             await cur.execute("TRUNCATE collection_logs_stage")
         return inserted
+
+    async def _copy_into(self, statement: str, rows: Sequence[ReadingRow]) -> None:
+        async with self._conn.cursor(binary=True) as cur, cur.copy(statement) as copy:
+            copy.set_types(["int8", "int8", "int2", "timestamptz", "timestamptz", "text"])
+            for row in rows:
+                await copy.write_row(
+                    (
+                        row.device_id,
+                        row.tag_id,
+                        row.rssi,
+                        row.ts,
+                        row.received_at,
+                        row.raw_payload,
+                    )
+                )
 
     async def record_unknown_tags(self, sightings: Sequence[UnknownTagSighting]) -> None:
         ordered = sorted(sightings, key=lambda s: s.mac)
