@@ -75,3 +75,24 @@ async def test_a_subscriber_that_falls_behind_gets_a_gap_not_a_stall(storage: St
         assert len(drained) == 1000
     finally:
         await hub.stop()
+
+
+async def test_events_arrive_whole_in_order_whatever_their_text_holds(storage: Storage) -> None:
+    events = [
+        LiveEvent(event="incident.created", data={"id": 1, "title": "Door A\nforced,\r\tagain"}),
+        LiveEvent(event="incident.created", data={"id": 2, "title": "", "note": '{"a": [1]}'}),
+        LiveEvent(event="incident.created", data={"id": 3, "title": "ünïcødé \u2028 \\n"}),
+    ]
+    hub = EventHub(storage.event_source())
+    hub.start()
+    try:
+        async with hub.subscribe() as queue:
+            await asyncio.sleep(0.2)
+            async with storage.unit_of_work() as uow:
+                await uow.events.publish(*events)
+                await uow.commit()
+            async with asyncio.timeout(5):
+                got = [await queue.get() for _ in events]
+            assert got == events
+    finally:
+        await hub.stop()

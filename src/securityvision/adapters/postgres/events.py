@@ -32,9 +32,12 @@ class PostgresEventLog:
 
     async def publish(self, *events: LiveEvent) -> None:
         if events:
+            # One text of one event per line (JSON holds no raw line break), split by the
+            # server: a text[] parameter would be dumped element by element in Python.
             await self._conn.execute(
-                "SELECT pg_notify(%s, payload) FROM unnest(%s::text[]) AS payload",
-                [CHANNEL, [encode(event) for event in events]],
+                "SELECT pg_notify(%s, payload) FROM unnest(string_to_array(%s, chr(10)))"
+                " AS payload",
+                [CHANNEL, "\n".join([encode(event) for event in events])],
             )
 
 
