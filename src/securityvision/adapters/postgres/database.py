@@ -59,7 +59,7 @@ from securityvision.adapters.postgres.tags import (
     PostgresUnknownTagRepository,
 )
 from securityvision.adapters.postgres.users import PostgresUserRepository
-from securityvision.domain.errors import DomainError, StorageError
+from securityvision.domain.errors import DomainError, InvalidInput, StorageError
 
 Connection = psycopg.AsyncConnection[DictRow]
 
@@ -207,6 +207,10 @@ class PostgresStorage:
                     conn.returned_at = time.monotonic()
         except (psycopg.OperationalError, PoolTimeout) as exc:
             raise StorageError(f"PostgreSQL unavailable: {type(exc).__name__}") from exc
+        except psycopg.DataError as exc:
+            if (bad := _bad_value(exc)) is not None:
+                raise bad from exc
+            raise
 
     async def acquire(self, *, read_only: bool = False) -> Connection:
         """A connection for a unit of work, which must hand it back with ``release``."""
@@ -220,6 +224,23 @@ class PostgresStorage:
             raise TypeError("not a connection of this storage's pool")
         conn.returned_at = time.monotonic()
         await self._pool_for(read_only=read_only).putconn(conn)
+
+
+# Values a request may carry that PostgreSQL cannot store or compare: the caller's to fix (422),
+# not a server error. By SQLSTATE: too long for its column, a number out of its type's range,
+# a Unicode escape jsonb cannot hold (\u0000); psycopg's own (no SQLSTATE): a NUL in text.
+_BAD_VALUES = (
+    psycopg.errors.StringDataRightTruncation,
+    psycopg.errors.NumericValueOutOfRange,
+    psycopg.errors.UntranslatableCharacter,
+)
+
+
+def _bad_value(exc: BaseException | None) -> InvalidInput | None:
+    if isinstance(exc, _BAD_VALUES) or (type(exc) is psycopg.DataError and "NUL" in str(exc)):
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return InvalidInput(f"a value the database cannot store: {detail}", code="invalid_value")
+    return None
 
 
 def _read_only() -> RuntimeError:
@@ -282,6 +303,8 @@ class PostgresUnitOfWork:
             await self._storage.release(self._conn, read_only=self._read_only)
         if isinstance(exc, psycopg.OperationalError):
             raise StorageError(f"PostgreSQL unavailable: {type(exc).__name__}") from exc
+        if (bad := _bad_value(exc)) is not None:
+            raise bad from exc
         if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
             raise _read_only() from exc
 

@@ -1,10 +1,10 @@
 """``/api/v1/users``: user administration (ADMIN and SUPERADMIN)."""
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from securityvision.application.identity import (
@@ -17,10 +17,8 @@ from securityvision.application.identity import (
 )
 from securityvision.domain.identity import Role
 from securityvision.entrypoints.http.auth import current_user, requires
+from securityvision.entrypoints.http.controllers.params import Limit, Skip
 from securityvision.entrypoints.http.schemas import UserCreate, UserRead, UserUpdate
-
-Skip = Annotated[int, Parameter(ge=0)]
-Limit = Annotated[int, Parameter(ge=1, le=1000)]
 
 
 class UsersController(Controller):
