@@ -186,3 +186,30 @@ async def test_a_redelivery_reuses_the_first_receipt_time_until_it_is_forgotten(
         assert await uow.ingest.first_received({b"m1": (later, True)}) == {b"m1": later}
         assert await uow.ingest.prune_receipts(T0 + timedelta(days=1)) == 2
         await uow.commit()
+
+
+async def test_readings_added_first_in_a_unit_of_work_that_rolls_back_are_not_stored(
+    storage: Storage,
+) -> None:
+    async with storage.unit_of_work() as uow:
+        gateway = (await uow.ingest.register_gateways([sighting("G", None)]))["G"]
+        tag = await uow.tags.add(NewTag(mac_address="AA:BB:CC:DD:EE:01"))
+        first = ReadingRow(
+            device_id=gateway, tag_id=tag.id, rssi=-60, ts=T0, received_at=T0, raw_payload=None
+        )
+        await uow.ingest.add_readings([first])  # the day's partition exists from here on
+        await uow.commit()
+    later = ReadingRow(
+        device_id=gateway,
+        tag_id=tag.id,
+        rssi=-61,
+        ts=T0 + timedelta(seconds=1),
+        received_at=T0,
+        raw_payload=None,
+    )
+    # Adding is the unit of work's first statement (as in an ingest lane), then it fails.
+    async with storage.unit_of_work() as uow:
+        assert await uow.ingest.add_readings([later]) == [later]
+    async with storage.unit_of_work() as uow:
+        stored = await uow.collection_logs.list(tag_id=tag.id)
+    assert [log.created_at for log in stored] == [T0]

@@ -220,19 +220,27 @@ class PostgresIngestStore:
         days = {utc_day(row.ts) for row in rows}
         await ensure_daily_partitions(self._conn, days)
         for attempt in range(2):
+            # A savepoint of the caller's transaction, by hand: on a connection with no
+            # transaction yet (adding readings is often a unit of work's first statement)
+            # psycopg's transaction() would begin one of its own and commit it at the end of
+            # the block, storing the readings whether or not the caller commits.
+            await self._conn.execute("SAVEPOINT readings_copy")
             try:
-                async with self._conn.transaction():
-                    await self._copy_into(_COPY_READINGS, rows)
-                return rows
+                await self._copy_into(_COPY_READINGS, rows)
             except psycopg.errors.UniqueViolation:
+                await self._conn.execute("ROLLBACK TO SAVEPOINT readings_copy")
                 break
             except psycopg.errors.CheckViolation:
                 # "No partition for the row": another process dropped a day for retention
                 # after this one cached it. Late readings of any age are accepted: recreate.
+                await self._conn.execute("ROLLBACK TO SAVEPOINT readings_copy")
                 if attempt:
                     raise
                 forget_daily_partitions(self._conn, days)
                 await ensure_daily_partitions(self._conn, days)
+                continue
+            await self._conn.execute("RELEASE SAVEPOINT readings_copy")
+            return rows
         return await self._add_staged(rows, days)
 
     async def _add_staged(
