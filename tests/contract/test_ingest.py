@@ -17,6 +17,20 @@ def sighting(key: str, mac: str | None, **times: datetime) -> GatewaySighting:
     return GatewaySighting(key=key, mac=mac, **times)
 
 
+def reading(
+    gateway: int, tag_id: int, second: int, rssi: int, raw: str | None = None
+) -> ReadingRow:
+    """A reading ``second`` seconds after T0, received at T0."""
+    return ReadingRow(
+        device_id=gateway,
+        tag_id=tag_id,
+        rssi=rssi,
+        ts=T0 + timedelta(seconds=second),
+        received_at=T0,
+        raw_payload=raw,
+    )
+
+
 async def test_a_gateway_is_registered_once_as_the_original_named_it(storage: Storage) -> None:
     async with storage.unit_of_work() as uow:
         ids = await uow.ingest.register_gateways(
@@ -83,31 +97,15 @@ async def test_a_reading_is_stored_once_by_its_identity(storage: Storage) -> Non
     async with storage.unit_of_work() as uow:
         gateway = (await uow.ingest.register_gateways([sighting("G", None)]))["G"]
         tag = await uow.tags.add(NewTag(mac_address="AA:BB:CC:DD:EE:01"))
-        row = ReadingRow(
-            device_id=gateway, tag_id=tag.id, rssi=-60, ts=T0, received_at=T0, raw_payload=None
-        )
-        later = ReadingRow(
-            device_id=gateway,
-            tag_id=tag.id,
-            rssi=-61,
-            ts=T0 + timedelta(seconds=1),
-            received_at=T0,
-            raw_payload="{}",
-        )
+        row = reading(gateway, tag.id, 0, -60)
+        later = reading(gateway, tag.id, 1, -61, raw="{}")
         new = await uow.ingest.add_readings([row, later])
         assert sorted((r.tag_id, r.device_id, r.ts, r.rssi) for r in new) == [
             (tag.id, gateway, T0, -60),
             (tag.id, gateway, T0 + timedelta(seconds=1), -61),
         ]
         assert await uow.ingest.add_readings([row]) == []
-        again = ReadingRow(
-            device_id=gateway,
-            tag_id=tag.id,
-            rssi=-62,
-            ts=T0 + timedelta(seconds=2),
-            received_at=T0,
-            raw_payload=None,
-        )
+        again = reading(gateway, tag.id, 2, -62)
         new = await uow.ingest.add_readings([later, again, again])  # stored, new, twice
         assert [(r.ts, r.rssi) for r in new] == [(again.ts, -62)]
         await uow.commit()
@@ -194,19 +192,10 @@ async def test_readings_added_first_in_a_unit_of_work_that_rolls_back_are_not_st
     async with storage.unit_of_work() as uow:
         gateway = (await uow.ingest.register_gateways([sighting("G", None)]))["G"]
         tag = await uow.tags.add(NewTag(mac_address="AA:BB:CC:DD:EE:01"))
-        first = ReadingRow(
-            device_id=gateway, tag_id=tag.id, rssi=-60, ts=T0, received_at=T0, raw_payload=None
-        )
-        await uow.ingest.add_readings([first])  # the day's partition exists from here on
+        # From here on the day's partition exists (and is known to this process).
+        await uow.ingest.add_readings([reading(gateway, tag.id, 0, -60)])
         await uow.commit()
-    later = ReadingRow(
-        device_id=gateway,
-        tag_id=tag.id,
-        rssi=-61,
-        ts=T0 + timedelta(seconds=1),
-        received_at=T0,
-        raw_payload=None,
-    )
+    later = reading(gateway, tag.id, 1, -61)
     # Adding is the unit of work's first statement (as in an ingest lane), then it fails.
     async with storage.unit_of_work() as uow:
         assert await uow.ingest.add_readings([later]) == [later]
