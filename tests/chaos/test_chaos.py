@@ -18,7 +18,7 @@ import signal
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pytest
@@ -79,6 +79,14 @@ class World:
     env: dict[str, str]
     log: Path
     load: SteadyLoad
+    workers: list[asyncio.subprocess.Process] = field(default_factory=list)
+
+    async def start_worker(self) -> asyncio.subprocess.Process:
+        """A worker the fixture kills at the end if the test did not stop it (a failed
+        assertion must not leave it retrying against removed servers)."""
+        worker = await start_worker(self.env, self.log)
+        self.workers.append(worker)
+        return worker
 
 
 @pytest.fixture
@@ -89,6 +97,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     broker = PrivateMosquitto(MOSQUITTO)
     proxy: TcpProxy | None = None
     load: SteadyLoad | None = None
+    world: World | None = None
     try:
         await asyncio.to_thread(postgres.initialize)
         await asyncio.to_thread(postgres.start)
@@ -112,8 +121,13 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         load = SteadyLoad(
             "127.0.0.1", broker.port, prefix=prefix, camera_base=camera_base, rate=PROFILE.rate
         )
-        yield World(postgres, broker, proxy, database_url, env, tmp_path / "worker.log", load)
+        world = World(postgres, broker, proxy, database_url, env, tmp_path / "worker.log", load)
+        yield world
     finally:
+        for worker in world.workers if world is not None else []:
+            if worker.returncode is None:
+                worker.kill()
+                await worker.wait()
         if load is not None:
             load.close()
         if proxy is not None:
@@ -141,7 +155,7 @@ async def eventually(
 async def test_kill_restart_and_cut_lose_nothing_and_double_nothing(world: World) -> None:
     figures: dict[str, float] = {}
     load = world.load
-    worker = await start_worker(world.env, world.log)
+    worker = await world.start_worker()
 
     async def subscribed() -> bool:
         return tail(world.log, 100_000).count("connected to") >= 2
@@ -166,7 +180,7 @@ async def test_kill_restart_and_cut_lose_nothing_and_double_nothing(world: World
     worker.send_signal(signal.SIGKILL)
     await worker.wait()
     await asyncio.sleep(PROFILE.worker_down)
-    worker = await start_worker(world.env, world.log)
+    worker = await world.start_worker()
     figures["sigkill_recovery_s"] = await caught_up_with(load.acknowledged_readings())
     await steady()
 
